@@ -1,0 +1,73 @@
+# Ward build and test harness (Debian 12; see shared/DESIGN.md §7 and §8).
+#
+#   make deps      install the build packages that are missing (apt)
+#   make build     bin/ward
+#   make run       build, then open Ward on $(DATA) (demo clinic on first run)
+#   make test      go vet + go test, inside a private D-Bus bus + gnome-keyring
+#   make bench     benchmarks, same harness
+#   make fmt | vet | clean
+
+# Build tags for go-sqlcipher. Later: add `noassets` for syncthing.
+TAGS := sqlite_fts5 sqlite_json
+GO ?= go
+# Ward data folder for `make run`; empty means the default
+# ($${XDG_DATA_HOME:-$$HOME/.local/share}/ward, chosen by scripts/run.sh).
+DATA ?=
+# Packages for test/bench/vet, e.g. `make test PKGS=./store/...`.
+PKGS ?= ./...
+
+# Raw `go test -bench` output, and the report made from it. The report tool is
+# written elsewhere; when it exists, the bench target runs it as
+#   $(GO) run ./tools/benchreport < $(BENCH_RAW) > $(BENCH_OUT)
+# (hook below).
+BENCH_RAW := bin/bench.txt
+BENCH_OUT := docs/BENCHMARKS.md
+
+# Debian packages.
+BUILD_PKGS := gcc libc6-dev pkg-config
+# Fyne v2.8.1 (GLFW 3.4, X11 + Wayland) build set, plus xz-utils for `fyne package`.
+GUI_PKGS := libgl-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev \
+	libxinerama-dev libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev xz-utils
+# Real keyring in tests (scripts/with-keyring.sh).
+TEST_PKGS := dbus dbus-x11 gnome-keyring libsecret-tools
+# Real windows in tests: Xvfb, driven by xdotool, captured by imagemagick's `import`.
+GUI_TEST_PKGS := xvfb xdotool imagemagick
+
+APT_ENSURE := ./scripts/apt-ensure.sh
+KEYRING := ./scripts/with-keyring.sh
+
+.PHONY: all deps deps-test build run test bench fmt vet clean
+
+all: build
+
+deps:
+	@$(APT_ENSURE) $(BUILD_PKGS) $(GUI_PKGS)
+
+deps-test: deps
+	@$(APT_ENSURE) $(TEST_PKGS) $(GUI_TEST_PKGS)
+
+build: deps
+	$(GO) build -tags "$(TAGS)" -o bin/ward .
+
+# Opens the app. scripts/run.sh makes a demo clinic on first run and, when no
+# Secret Service is reachable, runs Ward inside scripts/with-keyring.sh with a
+# persistent keyring (see scripts/run.sh for where and why).
+run: build deps-test
+	DATA="$(DATA)" ./scripts/run.sh
+
+test: deps deps-test
+	$(KEYRING) sh -c '$(GO) vet -tags "$(TAGS)" $(PKGS) && $(GO) test -tags "$(TAGS)" -count=1 $(PKGS)'
+
+bench: deps deps-test
+	@mkdir -p $(dir $(BENCH_RAW))
+	$(KEYRING) bash -o pipefail -c '$(GO) test -tags "$(TAGS)" -run "^$$" -bench . -benchmem $(PKGS) | tee $(BENCH_RAW)'
+	@# Hook: turn $(BENCH_RAW) into $(BENCH_OUT) here once the report tool exists.
+
+fmt:
+	$(GO) fmt ./...
+
+vet: deps
+	$(GO) vet -tags "$(TAGS)" $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,129 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"ward/store"
+	"ward/store/audit"
+)
+
+// VerifyAudit checks every audit chain and checkpoint in this database.
+// Finding tampering is a result, not an error: the Report names it.
+func (s *Session) VerifyAudit(ctx context.Context, progress func(done, total uint64)) (audit.Report, error) {
+	var rep audit.Report
+	err := s.Do(ctx, ActAuditVerify, "", func(tx *store.Tx, w *Work) error {
+		var err error
+		rep, err = verifyChains(ctx, tx, progress)
+		w.Detail = reportDetail(rep)
+		return err
+	})
+	return rep, err
+}
+
+func verifyChains(ctx context.Context, tx *store.Tx, progress func(done, total uint64)) (audit.Report, error) {
+	keys, err := tx.NodeKeys()
+	if err != nil {
+		return audit.Report{}, err
+	}
+	return audit.Verify(ctx, tx.AuditDB(), keys, progress)
+}
+
+func reportDetail(rep audit.Report) string {
+	if rep.Problem != nil {
+		return "chain NOT intact: " + rep.Problem.Error()
+	}
+	var n uint64
+	for _, c := range rep.Chains {
+		n += c.Entries
+	}
+	return fmt.Sprintf("intact: %d chains, %d entries", len(rep.Chains), n)
+}
+
+// ExportAudit writes the audit entries that match flt to path in format f,
+// with the signed manifest beside it (path + ".manifest.json"). Both files
+// appear whole or not at all. The export itself is audited.
+func (s *Session) ExportAudit(ctx context.Context, path string, f audit.Format, flt audit.Filter) (audit.Manifest, error) {
+	var man audit.Manifest
+	err := s.Do(ctx, ActAuditExport, flt.Patient, func(tx *store.Tx, w *Work) error {
+		var err error
+		man, err = exportTo(ctx, tx, path, f, flt)
+		w.Detail = fmt.Sprintf("exported %d entries as %s", man.Entries, f)
+		return err
+	})
+	return man, err
+}
+
+func exportTo(ctx context.Context, tx *store.Tx, path string, f audit.Format, flt audit.Filter) (audit.Manifest, error) {
+	dir := filepath.Dir(path)
+	out, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return audit.Manifest{}, fmt.Errorf("cannot write the export in %s: %w", dir, err)
+	}
+	defer os.Remove(out.Name())
+	man, err := audit.Export(ctx, tx.AuditDB(), out, f, flt, tx.AuditSigner())
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return audit.Manifest{}, err
+	}
+	mpath := ManifestPath(path)
+	mf, err := os.Create(mpath)
+	if err != nil {
+		return audit.Manifest{}, err
+	}
+	if err := audit.WriteManifest(mf, man); err != nil {
+		mf.Close()
+		return audit.Manifest{}, err
+	}
+	if err := mf.Close(); err != nil {
+		return audit.Manifest{}, err
+	}
+	return man, os.Rename(out.Name(), path)
+}
+
+// ManifestPath is where the manifest of an export at path is written.
+func ManifestPath(path string) string { return path + ".manifest.json" }
+
+// CheckReport is what `ward check` found.
+type CheckReport struct {
+	Integrity []string // problems from SQLite and SQLCipher checks; empty = sound
+	Audit     audit.Report
+}
+
+// OK tells whether everything checked out.
+func (r CheckReport) OK() bool { return len(r.Integrity) == 0 && r.Audit.Problem == nil }
+
+// Check runs the database integrity checks and verifies the audit chains.
+// It needs no signed-in person (it reads no patient data); it is audited as
+// the workstation itself.
+func (c *Clinic) Check(ctx context.Context) (CheckReport, error) {
+	var rep CheckReport
+	var err error
+	if rep.Integrity, err = c.db.IntegrityProblems(ctx); err != nil {
+		return rep, err
+	}
+	err = c.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if rep.Audit, err = verifyChains(ctx, tx, nil); err != nil {
+			return err
+		}
+		user := SystemUser
+		if c.viaKit {
+			user = EmergencyKitUser
+		}
+		detail := reportDetail(rep.Audit)
+		if len(rep.Integrity) > 0 {
+			detail += fmt.Sprintf("; %d integrity problems", len(rep.Integrity))
+		}
+		_, err = tx.Audit(audit.Event{User: user, Action: string(ActClinicCheck), Outcome: audit.OutcomeSuccess, Detail: detail})
+		return err
+	})
+	return rep, err
+}
