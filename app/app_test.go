@@ -31,11 +31,16 @@ func newClinic(t testing.TB) (*Clinic, string, string) {
 	}
 	t.Cleanup(func() {
 		c.Close()
-		acct, _ := store.KeyringAccount(dir)
-		osKeyring.Delete(acct)
-		osKeyring.Delete(store.PendingAccount(acct))
+		forgetKeys(dir)
 	})
 	return c, dir, code
+}
+
+// forgetKeys removes a test clinic's keys from the keyring.
+func forgetKeys(dir string) {
+	acct, _ := store.KeyringAccount(dir)
+	osKeyring.Delete(acct)
+	osKeyring.Delete(store.PendingAccount(acct))
 }
 
 func signIn(t testing.TB, c *Clinic, user, pw string) *Session {
@@ -52,9 +57,20 @@ func auditEntries(t testing.TB, c *Clinic) []audit.Entry {
 	t.Helper()
 	var es []audit.Entry
 	err := c.db.Update(context.Background(), func(tx *store.Tx) error {
-		var err error
-		es, err = audit.Entries(context.Background(), tx.AuditDB(), c.Node().ID)
-		return err
+		rows, err := tx.AuditDB().QueryContext(context.Background(),
+			"SELECT seq, user_id, action, patient_id, outcome, detail FROM audit_entries WHERE node = ? ORDER BY seq", c.Node().ID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e := audit.Entry{Node: c.Node().ID}
+			if err := rows.Scan(&e.Seq, &e.User, &e.Action, &e.Patient, &e.Outcome, &e.Detail); err != nil {
+				return err
+			}
+			es = append(es, e)
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,12 @@ func reportDetail(rep audit.Report) string {
 func (s *Session) ExportAudit(ctx context.Context, path string, f audit.Format, flt audit.Filter) (audit.Manifest, error) {
 	var man audit.Manifest
 	err := s.Do(ctx, ActAuditExport, flt.Patient, func(tx *store.Tx, w *Work) error {
+		// The person filter may be given as a username; the chain holds ids.
+		if flt.User != "" {
+			if u, err := tx.UserByUsername(flt.User); err == nil {
+				flt.User = u.ID
+			}
+		}
 		var err error
 		man, err = exportTo(ctx, tx, path, f, flt)
 		w.Detail = fmt.Sprintf("exported %d entries as %s", man.Entries, f)
@@ -63,7 +69,11 @@ func exportTo(ctx context.Context, tx *store.Tx, path string, f audit.Format, fl
 		return audit.Manifest{}, fmt.Errorf("cannot write the export in %s: %w", dir, err)
 	}
 	defer os.Remove(out.Name())
-	man, err := audit.Export(ctx, tx.AuditDB(), out, f, flt, tx.AuditSigner())
+	keys, err := tx.NodeKeys()
+	if err != nil {
+		return audit.Manifest{}, err
+	}
+	man, err := audit.Export(ctx, tx.AuditDB(), out, f, flt, tx.AuditSigner(), keys)
 	if err == nil {
 		err = out.Sync()
 	}

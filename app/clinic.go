@@ -128,8 +128,8 @@ func Init(ctx context.Context, o InitOptions) (*Clinic, string, error) {
 
 // Open opens the clinic in dir with the database key from the keyring.
 func Open(ctx context.Context, dir string, kr store.Keyring) (*Clinic, error) {
-	if !store.Exists(dir) {
-		return nil, store.ErrNoDatabase
+	if err := store.CheckFile(dir); err != nil {
+		return nil, err
 	}
 	account, err := store.KeyringAccount(dir)
 	if err != nil {
@@ -164,8 +164,8 @@ func Open(ctx context.Context, dir string, kr store.Keyring) (*Clinic, error) {
 // OpenWithKit opens the clinic with the emergency kit and its recovery code,
 // for when the keyring entry (or the whole keyring) is gone.
 func OpenWithKit(ctx context.Context, dir, kitPath, code string, kr store.Keyring) (*Clinic, error) {
-	if !store.Exists(dir) {
-		return nil, store.ErrNoDatabase
+	if err := store.CheckFile(dir); err != nil {
+		return nil, err
 	}
 	kit, err := store.ReadKitFile(kitPath)
 	if err != nil {

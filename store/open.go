@@ -68,6 +68,9 @@ type connector struct {
 	path string
 	mu   sync.Mutex
 	key  []byte
+	// keyless opens without PRAGMA key: only the benchmarks' plain-SQLite
+	// baseline (the same driver, so the ratio measures encryption alone).
+	keyless bool
 }
 
 // wardDriver is used only through connector, never registered by name, so
@@ -84,6 +87,9 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, errors.New("the database is closed")
 	}
 	dsn := dsnFor(c.path, c.key)
+	if c.keyless {
+		dsn = c.path + "?" + dsnOptions
+	}
 	c.mu.Unlock()
 	return wardDriver.Open(dsn)
 }
@@ -105,12 +111,10 @@ func dsnFor(path string, key []byte) string {
 	v := url.Values{}
 	v.Set("_pragma_key", "x'"+hex.EncodeToString(key)+"'")
 	v.Set("_pragma_cipher_page_size", fmt.Sprint(pageSize))
-	v.Set("_journal_mode", "WAL")
-	v.Set("_synchronous", "FULL")
-	v.Set("_busy_timeout", "10000")
-	v.Set("_txlock", "immediate")
-	return path + "?" + v.Encode()
+	return path + "?" + v.Encode() + "&" + dsnOptions
 }
+
+const dsnOptions = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate"
 
 // DBPath is the database file of a data folder.
 func DBPath(dir string) string { return filepath.Join(dir, DBFileName) }
@@ -187,6 +191,12 @@ func Open(ctx context.Context, dir string, key []byte) (*DB, error) {
 	}
 	return db, nil
 }
+
+// CheckFile tells, before any key is fetched, whether dir holds a file that
+// could be a Ward database: ErrNoDatabase, ErrPlaintext or ErrForeignFile
+// otherwise. (A person is better served by "this is not a database" than by
+// "the keyring has no key for it".)
+func CheckFile(dir string) error { return classifyFile(DBPath(dir)) }
 
 // classifyFile catches what can be told from the file alone, before any key
 // is tried: no file, an unencrypted SQLite file, or a file that cannot be an

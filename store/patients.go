@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Patient is a person the clinic cares for (demographics only; the chart
@@ -77,10 +80,10 @@ func (tx *Tx) AddPatient(p Patient) (Patient, error) {
 }
 
 func (tx *Tx) insertPatient(p Patient, origin string, hlc uint64) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO patients(`+patientColumns+`, phone_digits, origin, hlc)
+	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO patients(`+patientColumns+`, search_terms, origin, hlc)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.MRN, p.Name, p.BirthDate, p.Sex, p.Phone, p.Address, p.Restricted,
-		p.CreatedAt.Unix(), p.UpdatedAt.Unix(), digitsOnly(p.Phone), origin, int64(hlc))
+		p.CreatedAt.Unix(), p.UpdatedAt.Unix(), searchTerms(p), origin, int64(hlc))
 	return err
 }
 
@@ -116,18 +119,27 @@ func (tx *Tx) Patient(id string) (Patient, error) {
 
 // SearchPatients finds patients whose name, MRN, phone or birth date start
 // with every word of the query (as typed at the front desk), best match first.
+//
+// FTS5's rank (bm25) scores every match, which at a million patients and a
+// three-letter query is tens of thousands of rows per keystroke. Instead the
+// index hands over a bounded pool of matches in index order, and the pool is
+// ranked here: exact MRN, then whole-word name matches, then by name. When
+// the pool is full, more patients match than are shown: keep typing.
 func (tx *Tx) SearchPatients(query string, limit int) ([]Patient, error) {
-	match := ftsQuery(query)
+	match, initials := ftsQuery(query)
 	if match == "" {
 		return nil, nil
 	}
 	if limit <= 0 {
 		limit = 50
 	}
-	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT `+prefixed("p.", patientColumns)+`
-		FROM patients_fts f JOIN patients p ON p.rowid = f.rowid
-		WHERE patients_fts MATCH ? AND p.deleted = 0
-		ORDER BY f.rank LIMIT ?`, match, limit)
+	pool := limit * searchPoolFactor
+	if len(initials) > 0 {
+		pool *= 5 // much of the pool is filtered away by the initials
+	}
+	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT `+patientColumns+` FROM patients
+		WHERE rowid IN (SELECT rowid FROM patients_fts WHERE patients_fts MATCH ? LIMIT ?) AND deleted = 0`,
+		match, pool)
 	if err != nil {
 		return nil, err
 	}
@@ -138,20 +150,145 @@ func (tx *Tx) SearchPatients(query string, limit int) ([]Patient, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps = append(ps, p)
+		if hasInitials(p.Name, initials) {
+			ps = append(ps, p)
+		}
 	}
-	return ps, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rankPatients(ps, queryWords(query))
+	if len(ps) > limit {
+		ps = ps[:limit]
+	}
+	return ps, nil
 }
 
-// ftsQuery turns what a person typed into an FTS5 query: every word becomes
-// a quoted prefix term, so punctuation and FTS operators typed by accident
-// ("O'Brien", "AND", "555-0142") are just text.
-func ftsQuery(typed string) string {
-	words := strings.FieldsFunc(typed, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	for i, w := range words {
-		words[i] = `"` + w + `"*`
+// hasInitials tells whether name has, for each initial, a word starting with it.
+func hasInitials(name string, initials []string) bool {
+	words := queryWords(removeDiacritics(name))
+next:
+	for _, in := range initials {
+		for _, w := range words {
+			if strings.HasPrefix(w, in) {
+				continue next
+			}
+		}
+		return false
 	}
-	return strings.Join(words, " ")
+	return true
+}
+
+// searchPoolFactor: how many matches per shown result are ranked.
+const searchPoolFactor = 3
+
+func rankPatients(ps []Patient, words []string) {
+	score := func(p Patient) int {
+		s := 0
+		nameWords := queryWords(p.Name)
+		for _, w := range words {
+			if strings.EqualFold(w, p.MRN) || w == digitsOnly(p.Phone) {
+				s += 100
+			}
+			for _, nw := range nameWords {
+				if nw == w {
+					s += 10
+				}
+			}
+		}
+		return s
+	}
+	scores := make(map[string]int, len(ps))
+	for _, p := range ps {
+		scores[p.ID] = score(p)
+	}
+	sort.SliceStable(ps, func(i, j int) bool {
+		if si, sj := scores[ps[i].ID], scores[ps[j].ID]; si != sj {
+			return si > sj
+		}
+		return ps[i].Name < ps[j].Name
+	})
+}
+
+// queryWords splits text the way the search index does (letters and digits),
+// folded to lower case.
+func queryWords(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// searchTerms is what the search index holds for a patient: the words of
+// the name, and tagged terms for MRN, phone digits and birth date.
+func searchTerms(p Patient) string {
+	terms := queryWords(p.Name)
+	for _, w := range queryWords(p.MRN) {
+		terms = append(terms, "m_"+w)
+	}
+	if d := digitsOnly(p.Phone); d != "" {
+		terms = append(terms, "p_"+d)
+	}
+	if d := digitsOnly(p.BirthDate); d != "" {
+		terms = append(terms, "d_"+d)
+	}
+	return strings.Join(terms, " ")
+}
+
+// ftsQuery turns what a person typed into an FTS5 query. Each whitespace-
+// separated chunk must match (AND):
+//   - a chunk of digits and punctuation ("555-0142", "1984-03", "10004711")
+//     matches a phone number, MRN or birth date starting with those digits —
+//     as one term, never the pieces "555" and "0142", which every phone has;
+//   - any other chunk matches a name having a word that starts with each of
+//     its words (or, for one word, an MRN starting with it).
+//
+// A one-letter word beside longer ones ("zhang a") is returned as an initial
+// to filter by instead: ANDing the index of every name with an "a" costs
+// ~10x the rest of the query.
+// Every term is quoted, so FTS operators typed by accident ("AND", "O'Brien",
+// a stray quote) are just text.
+func ftsQuery(typed string) (match string, initials []string) {
+	var parts []string
+	longest := 0
+	for _, w := range queryWords(typed) {
+		longest = max(longest, len([]rune(w)))
+	}
+	for _, chunk := range strings.Fields(typed) {
+		words := queryWords(chunk)
+		if len(words) == 0 {
+			continue
+		}
+		if digits := digitsOnly(chunk); digits == strings.Join(words, "") {
+			parts = append(parts, fmt.Sprintf(`("p_%s"* OR "m_%s"* OR "d_%s"*)`, digits, digits, digits))
+			continue
+		}
+		var name []string
+		for _, w := range words {
+			if len([]rune(w)) == 1 && longest > 1 {
+				initials = append(initials, removeDiacritics(w))
+				continue
+			}
+			name = append(name, `"`+w+`"*`)
+		}
+		switch {
+		case len(name) == 0:
+		case len(words) == 1 && len(strings.Fields(typed)) == 1: // an MRN is typed on its own
+			parts = append(parts, fmt.Sprintf(`("%s"* OR "m_%s"*)`, words[0], words[0]))
+		default:
+			parts = append(parts, strings.Join(name, " AND "))
+		}
+	}
+	return strings.Join(parts, " AND "), initials
+}
+
+// removeDiacritics folds the letters the search index folds (é → e), for
+// matching initials the way the index matches words.
+func removeDiacritics(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func prefixed(prefix, columns string) string {
@@ -176,7 +313,7 @@ func (tx *Tx) BulkAddPatients(ps []Patient, progress func(done int)) error {
 			return err
 		}
 	}
-	ins, err := tx.tx.PrepareContext(tx.ctx, `INSERT INTO patients(`+patientColumns+`, phone_digits, origin, hlc)
+	ins, err := tx.tx.PrepareContext(tx.ctx, `INSERT INTO patients(`+patientColumns+`, search_terms, origin, hlc)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
@@ -194,7 +331,7 @@ func (tx *Tx) BulkAddPatients(ps []Patient, progress func(done int)) error {
 		p.CreatedAt, p.UpdatedAt = now, now
 		origin, hlc := tx.stamp()
 		if _, err := ins.ExecContext(tx.ctx, p.ID, p.MRN, p.Name, p.BirthDate, p.Sex, p.Phone, p.Address, p.Restricted,
-			now.Unix(), now.Unix(), digitsOnly(p.Phone), origin, int64(hlc)); err != nil {
+			now.Unix(), now.Unix(), searchTerms(*p), origin, int64(hlc)); err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
 				return fmt.Errorf("patient %d of the import: %w", i+1, ErrMRNTaken)
 			}

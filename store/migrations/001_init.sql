@@ -53,7 +53,7 @@ CREATE TABLE patients (
     birth_date   TEXT NOT NULL,             -- YYYY-MM-DD
     sex          TEXT NOT NULL DEFAULT '',
     phone        TEXT NOT NULL DEFAULT '',
-    phone_digits TEXT NOT NULL DEFAULT '',  -- phone with only its digits, for search
+    search_terms TEXT NOT NULL DEFAULT '',  -- what patient search matches; written by store (searchTerms)
     address      TEXT NOT NULL DEFAULT '',
     restricted   INTEGER NOT NULL DEFAULT 0,
     created_at   INTEGER NOT NULL,
@@ -63,29 +63,28 @@ CREATE TABLE patients (
     deleted      INTEGER NOT NULL DEFAULT 0
 );
 
--- Patient search: names, MRN, phone (as typed and digits only), birth date.
--- External-content FTS5 kept in step by the triggers below. Bulk loads drop the
--- triggers, insert, then 'rebuild' (3.33 pays ~0.4 ms per row for the triggers);
--- store re-creates them from sqlite_master, so their text lives only here.
+-- Patient search. One FTS5 column of terms that store computes per patient:
+-- the name's words as they are, and tagged terms m_<mrn>, p_<phone digits>,
+-- d_<yyyymmdd>. '_' is a token character, so no word a person types can
+-- collide with a tagged term, and every query is a few single-term prefix
+-- lookups (column filters and cross-column ORs cost 5-10x more on 3.33).
+-- External content: bulk loads drop the triggers, insert, then 'rebuild';
+-- store re-creates the triggers from sqlite_master, so their text lives only here.
 CREATE VIRTUAL TABLE patients_fts USING fts5(
-    name, mrn, phone, phone_digits, birth_date,
+    search_terms,
     content = 'patients', content_rowid = 'rowid',
-    tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
+    tokenize = "unicode61 remove_diacritics 2 tokenchars '_'",
+    prefix = '1 2 3 4'
 );
 CREATE TRIGGER patients_fts_insert AFTER INSERT ON patients BEGIN
-    INSERT INTO patients_fts(rowid, name, mrn, phone, phone_digits, birth_date)
-    VALUES (new.rowid, new.name, new.mrn, new.phone, new.phone_digits, new.birth_date);
+    INSERT INTO patients_fts(rowid, search_terms) VALUES (new.rowid, new.search_terms);
 END;
 CREATE TRIGGER patients_fts_delete AFTER DELETE ON patients BEGIN
-    INSERT INTO patients_fts(patients_fts, rowid, name, mrn, phone, phone_digits, birth_date)
-    VALUES ('delete', old.rowid, old.name, old.mrn, old.phone, old.phone_digits, old.birth_date);
+    INSERT INTO patients_fts(patients_fts, rowid, search_terms) VALUES ('delete', old.rowid, old.search_terms);
 END;
-CREATE TRIGGER patients_fts_update AFTER UPDATE OF name, mrn, phone, phone_digits, birth_date ON patients BEGIN
-    INSERT INTO patients_fts(patients_fts, rowid, name, mrn, phone, phone_digits, birth_date)
-    VALUES ('delete', old.rowid, old.name, old.mrn, old.phone, old.phone_digits, old.birth_date);
-    INSERT INTO patients_fts(rowid, name, mrn, phone, phone_digits, birth_date)
-    VALUES (new.rowid, new.name, new.mrn, new.phone, new.phone_digits, new.birth_date);
+CREATE TRIGGER patients_fts_update AFTER UPDATE OF search_terms ON patients BEGIN
+    INSERT INTO patients_fts(patients_fts, rowid, search_terms) VALUES ('delete', old.rowid, old.search_terms);
+    INSERT INTO patients_fts(rowid, search_terms) VALUES (new.rowid, new.search_terms);
 END;
 
 CREATE TABLE appointments (

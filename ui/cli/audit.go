@@ -19,7 +19,7 @@ func (e *env) cmdAudit(args []string) error {
 	sub, args := args[0], args[1:]
 	switch sub {
 	case "verify":
-		if _, err := parseFlags(flag.NewFlagSet("audit verify", flag.ContinueOnError), args, 0); err != nil {
+		if _, err := e.parseFlags(flag.NewFlagSet("audit verify", flag.ContinueOnError), args, 0); err != nil {
 			return err
 		}
 		c, s, err := e.signIn()
@@ -53,11 +53,11 @@ func (e *env) cmdAuditExport(args []string) error {
 	var flt audit.Filter
 	fs.StringVar(&flt.User, "user", "", "")
 	fs.StringVar(&flt.Patient, "patient", "", "")
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := e.parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	f := audit.Format(*format)
-	if f != audit.FormatJSONL && f != audit.FormatCSV && f != audit.FormatFHIR {
+	if f != audit.JSONL && f != audit.CSV && f != audit.FHIR {
 		return usagef("audit export needs --format jsonl, csv or fhir")
 	}
 	if *out == "" {
@@ -80,34 +80,36 @@ func (e *env) cmdAuditExport(args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Exported %d audit entries to %s\nManifest (signed by workstation %s, key %s): %s\n",
-		man.Entries, *out, man.Node, man.KeyFingerprint(), app.ManifestPath(*out))
+		man.Entries, *out, man.Exporter, audit.Fingerprint(man.ExporterKey), app.ManifestPath(*out))
 	return nil
 }
 
 // parseTime reads --from/--to: a date (YYYY-MM-DD, local midnight; for --to
-// the end of that day) or an RFC 3339 time.
+// the midnight after it, as the export's end is exclusive) or an RFC 3339 time.
 func parseTime(s string, endOfDay bool) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	d, err := time.ParseInLocation("2006-01-02", s, time.Local)
+	d, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, usagef("%q is not a date (YYYY-MM-DD) or a time (2026-11-23T14:05:00Z)", s)
+		if d, err = time.ParseInLocation("2006-01-02", s, time.Local); err != nil {
+			return time.Time{}, usagef("%q is not a date (YYYY-MM-DD) or a time (2026-11-23T14:05:00Z)", s)
+		}
+		if endOfDay {
+			d = d.AddDate(0, 0, 1)
+		}
 	}
-	if endOfDay {
-		d = d.AddDate(0, 0, 1).Add(-time.Nanosecond)
+	if d.Year() < 1970 || d.Year() > 2200 {
+		return time.Time{}, usagef("%q is outside the years 1970 to 2200", s)
 	}
-	return d, nil
+	return d.UTC(), nil
 }
 
 func (e *env) cmdAuditVerifyExport(args []string) error {
 	fs := flag.NewFlagSet("audit verify-export", flag.ContinueOnError)
 	manifest := fs.String("manifest", "", "")
 	trust := fs.String("trust-key", "", "")
-	pos, err := parseFlags(fs, args, 1)
+	pos, err := e.parseFlags(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -129,15 +131,20 @@ func (e *env) cmdAuditVerifyExport(args []string) error {
 	if err != nil {
 		return err
 	}
-	if rep.Problem != nil {
-		fmt.Fprintf(e.stdout, "NOT INTACT: %v\n", rep.Problem)
+	if !rep.OK() {
+		for _, p := range rep.Problems {
+			fmt.Fprintf(e.stdout, "NOT INTACT: %v\n", p)
+		}
+		if rep.MoreProblems > 0 {
+			fmt.Fprintf(e.stdout, "… and %d more problems.\n", rep.MoreProblems)
+		}
 		return failedError{}
 	}
 	fmt.Fprintf(e.stdout, "Export intact: %d entries, %s format, signed by workstation %s with key %s.\n",
-		rep.Entries, rep.Format, rep.Node, rep.KeyFingerprint)
+		rep.Entries, rep.Format, rep.Exporter, rep.ExporterFingerprint)
 	if *trust != "" {
-		if !strings.EqualFold(strings.TrimSpace(*trust), rep.KeyFingerprint) {
-			fmt.Fprintf(e.stdout, "NOT TRUSTED: the export is signed with key %s, not the key %s you trust.\n", rep.KeyFingerprint, *trust)
+		if !strings.EqualFold(strings.TrimSpace(*trust), rep.ExporterFingerprint) {
+			fmt.Fprintf(e.stdout, "NOT TRUSTED: the export is signed with key %s, not the key %s you trust.\n", rep.ExporterFingerprint, *trust)
 			return failedError{}
 		}
 		fmt.Fprintln(e.stdout, "The signing key is the one you trust.")

@@ -54,7 +54,7 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 const usageText = `Ward — clinic records that keep working offline.
 
 Usage: ward [global flags] <command> [flags]
-       ward                    (no command: open the Ward window)
+       ward                    (no command: the clinic's state; the window arrives with the GUI)
 
 Global flags:
   --data DIR         the data folder (default: $WARD_DATA, or the user data folder)
@@ -131,7 +131,7 @@ func (e *env) run(args []string) error {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return usagef("no command given")
+		return e.cmdStatus()
 	}
 	cmd, rest := rest[0], rest[1:]
 	switch cmd {
@@ -221,8 +221,8 @@ func (e *env) newSecret(prompt string) (string, error) {
 // kit when --kit is given.
 func (e *env) openClinic() (*app.Clinic, error) {
 	if e.kitPath != "" {
-		if !store.Exists(e.dataDir) {
-			return nil, store.ErrNoDatabase
+		if err := store.CheckFile(e.dataDir); err != nil {
+			return nil, err
 		}
 		code, err := e.secret("Recovery code")
 		if err != nil {
@@ -256,10 +256,15 @@ func (e *env) signIn() (*app.Clinic, *app.Session, error) {
 	return c, s, nil
 }
 
-// flags parses a subcommand's flags, rejecting stray arguments unless
-// positional says how many are expected.
-func parseFlags(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
+// parseFlags parses a subcommand's flags, rejecting stray arguments unless
+// positional says how many are expected. The global --data, --kit and
+// --password-stdin may also follow the subcommand; --user may not, as
+// `audit export --user U` is a filter.
+func (e *env) parseFlags(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
 	fs.SetOutput(io.Discard)
+	fs.StringVar(&e.dataDir, "data", e.dataDir, "")
+	fs.StringVar(&e.kitPath, "kit", e.kitPath, "")
+	fs.BoolVar(&e.passwordStdin, "password-stdin", e.passwordStdin, "")
 	// Allow flags after positional arguments: `patient search ada --limit 5`.
 	var pos []string
 	for {
@@ -279,4 +284,32 @@ func parseFlags(fs *flag.FlagSet, args []string, positional int) ([]string, erro
 		return nil, usagef("%s: expected %d argument(s), got %d", fs.Name(), positional, len(pos))
 	}
 	return pos, nil
+}
+
+// cmdStatus is `ward` with no command. Until the window exists (the GUI
+// issue), it shows what a person at this workstation can check without
+// signing in — no patient data — and the commands.
+func (e *env) cmdStatus() error {
+	if !store.Exists(e.dataDir) {
+		fmt.Fprintf(e.stdout, "There is no clinic in %s yet: create one with `ward init`, or a demo with `ward demo`.\n\n", e.dataDir)
+		fmt.Fprint(e.stdout, usageText)
+		return nil
+	}
+	c, err := e.openClinic()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n, err := c.PatientCount(e.ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Ward — clinic %q in %s\nWorkstation %s (%s); %d patients; the database opens with the key in the OS keyring.\n",
+		c.Name(), c.Dir(), c.Node().ID, c.Node().Name, n)
+	if demo, _ := c.IsDemo(e.ctx); demo {
+		fmt.Fprintf(e.stdout, "This is the demo clinic: sign in as admin, frontdesk, clinician or security with password %q,\n"+
+			"e.g. ward --data %s --user frontdesk patient search ada\n", app.DemoPassword, e.dataDir)
+	}
+	fmt.Fprint(e.stdout, "\nThe Ward window arrives with the GUI; this build is the command line.\n\n", usageText)
+	return nil
 }

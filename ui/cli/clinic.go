@@ -15,7 +15,7 @@ func (e *env) cmdInit(args []string) error {
 	admin := fs.String("admin", "", "")
 	adminName := fs.String("admin-name", "", "")
 	node := fs.String("node", "", "")
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := e.parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if *clinic == "" || *admin == "" {
@@ -51,7 +51,7 @@ keyring is lost. Keep a copy of the kit file and the code in the clinic's safe.
 }
 
 func (e *env) cmdCheck(args []string) error {
-	if _, err := parseFlags(flag.NewFlagSet("check", flag.ContinueOnError), args, 0); err != nil {
+	if _, err := e.parseFlags(flag.NewFlagSet("check", flag.ContinueOnError), args, 0); err != nil {
 		return err
 	}
 	c, err := e.openClinic()
@@ -85,7 +85,7 @@ func (e *env) cmdCheck(args []string) error {
 }
 
 func (e *env) cmdRecover(args []string) error {
-	if _, err := parseFlags(flag.NewFlagSet("recover", flag.ContinueOnError), args, 0); err != nil {
+	if _, err := e.parseFlags(flag.NewFlagSet("recover", flag.ContinueOnError), args, 0); err != nil {
 		return err
 	}
 	if e.kitPath == "" {
@@ -110,7 +110,7 @@ func (e *env) cmdRecover(args []string) error {
 }
 
 func (e *env) cmdRekey(args []string) error {
-	if _, err := parseFlags(flag.NewFlagSet("rekey", flag.ContinueOnError), args, 0); err != nil {
+	if _, err := e.parseFlags(flag.NewFlagSet("rekey", flag.ContinueOnError), args, 0); err != nil {
 		return err
 	}
 	c, s, err := e.signIn()
@@ -131,7 +131,7 @@ func (e *env) cmdRekey(args []string) error {
 func (e *env) cmdDemo(args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	n := fs.Int("patients", 200, "")
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := e.parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if *n < 0 || *n > 5_000_000 {

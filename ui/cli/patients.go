@@ -24,7 +24,7 @@ func (e *env) cmdPatient(args []string) error {
 		fs.StringVar(&n.Phone, "phone", "", "")
 		fs.StringVar(&n.Sex, "sex", "", "")
 		fs.StringVar(&n.Address, "address", "", "")
-		if _, err := parseFlags(fs, args, 0); err != nil {
+		if _, err := e.parseFlags(fs, args, 0); err != nil {
 			return err
 		}
 		if n.Name == "" || n.BirthDate == "" {
@@ -44,7 +44,7 @@ func (e *env) cmdPatient(args []string) error {
 	case "search":
 		fs := flag.NewFlagSet("patient search", flag.ContinueOnError)
 		limit := fs.Int("limit", 20, "")
-		pos, err := parseFlags(fs, args, 1)
+		pos, err := e.parseFlags(fs, args, 1)
 		if err != nil {
 			return err
 		}
@@ -64,7 +64,7 @@ func (e *env) cmdPatient(args []string) error {
 		printPatients(e, ps)
 		return nil
 	case "show":
-		pos, err := parseFlags(flag.NewFlagSet("patient show", flag.ContinueOnError), args, 1)
+		pos, err := e.parseFlags(flag.NewFlagSet("patient show", flag.ContinueOnError), args, 1)
 		if err != nil {
 			return err
 		}

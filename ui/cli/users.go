@@ -17,7 +17,7 @@ func (e *env) cmdUser(args []string) error {
 	case "add":
 		return e.cmdUserAdd(args[1:])
 	case "list":
-		if _, err := parseFlags(flag.NewFlagSet("user list", flag.ContinueOnError), args[1:], 0); err != nil {
+		if _, err := e.parseFlags(flag.NewFlagSet("user list", flag.ContinueOnError), args[1:], 0); err != nil {
 			return err
 		}
 		c, s, err := e.signIn()
@@ -56,7 +56,7 @@ func (e *env) cmdUserAdd(args []string) error {
 		}
 		return nil
 	})
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := e.parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if *username == "" || len(roles) == 0 {

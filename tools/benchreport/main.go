@@ -1,0 +1,163 @@
+// Command benchreport turns `go test -bench` output into docs/BENCHMARKS.md:
+// every figure that has a target is shown beside the baseline measured in
+// the same run, as a ratio, with the machine and the date.
+//
+//	go test -bench . ./... | go run ./tools/benchreport > docs/BENCHMARKS.md
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// result is one benchmark line: its metrics by unit (ns/op, p99-ms, …).
+type result map[string]float64
+
+var lineRE = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+(\d+)\s+(.*)$`)
+
+func parse(r io.Reader) (map[string]result, string) {
+	res := map[string]result{}
+	cpu := ""
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if c, ok := strings.CutPrefix(line, "cpu: "); ok {
+			cpu = c
+		}
+		m := lineRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		f := strings.Fields(m[4])
+		rr := result{}
+		for i := 0; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				rr[f[i+1]] = v
+			}
+		}
+		res[m[1]] = rr
+	}
+	return res, cpu
+}
+
+// A comparison row: subject vs baseline on one metric, and the target.
+type comparison struct {
+	what, subject, baseline, metric string
+	// target: the ratio (or, with absolute, the subject's value) must be ≤ max (or ≥ min).
+	max, min float64
+	absolute bool
+	unit     string
+}
+
+var comparisons = []comparison{
+	{what: "Patient search p99, 1M patients", subject: "BenchmarkSearch/patients=1000000/encrypted", metric: "p99-ms", max: 10, absolute: true, unit: "ms"},
+	{what: "Patient search p50, 1M patients", subject: "BenchmarkSearch/patients=1000000/encrypted", metric: "p50-ms", absolute: true, unit: "ms"},
+	{what: "Patient search p99, 100k patients", subject: "BenchmarkSearch/patients=100000/encrypted", metric: "p99-ms", absolute: true, unit: "ms"},
+	{what: "Search, encrypted / no key, 1M (mean)", subject: "BenchmarkSearch/patients=1000000/encrypted", baseline: "BenchmarkSearch/patients=1000000/nokey", metric: "ns/op", max: 1.3},
+	{what: "Search, encrypted / no key, 100k (mean)", subject: "BenchmarkSearch/patients=100000/encrypted", baseline: "BenchmarkSearch/patients=100000/nokey", metric: "ns/op", max: 1.3},
+	{what: "Write tx with audit entry / without", subject: "BenchmarkWrite/with-audit", baseline: "BenchmarkWrite/without-audit", metric: "ns/op", max: 1.15},
+	{what: "Audit verify, entries per second", subject: "BenchmarkVerify", metric: "entries/s", min: 1e6, absolute: true, unit: "entries/s"},
+	{what: "Audit verify / raw SHA-256 of the same bytes", subject: "BenchmarkVerify", baseline: "BenchmarkRawSHA256", metric: "ns/entry"},
+	{what: "`ward demo --patients 100000`", subject: "BenchmarkDemo100k", metric: "s", max: 60, absolute: true, unit: "s"},
+}
+
+func main() {
+	res, cpu := parse(os.Stdin)
+	goVersion := runtime.Version()
+	kernel, _ := exec.Command("uname", "-sr").Output()
+	fmt.Printf("# Benchmarks\n\nMade by `make bench` on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Printf("Machine: %s, %d cores, %s, %s. Database: SQLCipher 4.4.2 (SQLite 3.33, libtomcrypt, no AES-NI).\n\n",
+		firstNonEmpty(cpu, "unknown CPU"), runtime.NumCPU(), strings.TrimSpace(string(kernel)), goVersion)
+	fmt.Println("Ratios compare two benchmarks of the same run on the same machine.")
+	fmt.Println()
+	fmt.Println("| measure | value | baseline | ratio | target | met |")
+	fmt.Println("|---|---|---|---|---|---|")
+	failed := 0
+	for _, c := range comparisons {
+		s, ok := res[c.subject][c.metric]
+		if !ok {
+			fmt.Printf("| %s | not run | | | | |\n", c.what)
+			continue
+		}
+		value, baseline, ratio := fmtNum(s)+" "+c.unit, "", ""
+		judged := s
+		if c.baseline != "" {
+			b, ok := res[c.baseline][c.metric]
+			if !ok || b == 0 {
+				fmt.Printf("| %s | %s | not run | | | |\n", c.what, value)
+				continue
+			}
+			value, baseline = fmtNum(s)+" "+c.metric, fmtNum(b)+" "+c.metric
+			ratio = fmt.Sprintf("%.2f×", s/b)
+			if !c.absolute {
+				judged = s / b
+			}
+		}
+		target, met := "", ""
+		switch {
+		case c.max > 0:
+			target = "≤ " + fmtNum(c.max)
+			met = yes(judged <= c.max)
+		case c.min > 0:
+			target = "≥ " + fmtNum(c.min)
+			met = yes(judged >= c.min)
+		}
+		if met == "no" {
+			failed++
+		}
+		if c.max > 0 && c.baseline != "" {
+			target += "×"
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", c.what, value, baseline, ratio, target, met)
+	}
+	fmt.Printf("\n%d targets not met.\n\n## All results\n\n```\n", failed)
+	names := make([]string, 0, len(res))
+	for n := range res {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		var ms []string
+		for unit, v := range res[n] {
+			ms = append(ms, fmtNum(v)+" "+unit)
+		}
+		sort.Strings(ms)
+		fmt.Printf("%-55s %s\n", n, strings.Join(ms, "  "))
+	}
+	fmt.Println("```")
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func fmtNum(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
