@@ -388,3 +388,53 @@ func TestWriterChild(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoClinic(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c, code, err := InitDemo(ctx, dir, osKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forgetKeys(dir)
+	defer c.Close()
+	if code == "" {
+		t.Fatal("no recovery code")
+	}
+	if demo, err := c.IsDemo(ctx); err != nil || !demo {
+		t.Fatalf("IsDemo = %v, %v", demo, err)
+	}
+	for _, u := range DemoUsers {
+		s := signIn(t, c, u.Username, DemoPassword)
+		if !s.User().HasRole(u.Roles[0]) {
+			t.Errorf("%s lacks role %s", u.Username, u.Roles[0])
+		}
+	}
+	admin := signIn(t, c, "admin", DemoPassword)
+	ps := SyntheticPatients(500, 7, 20_000_000)
+	if err := admin.ImportPatients(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.PatientCount(ctx); n != 500 {
+		t.Fatalf("%d patients after import, want 500", n)
+	}
+	fd := signIn(t, c, "frontdesk", DemoPassword)
+	found, err := fd.SearchPatients(ctx, ps[42].Name, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit := false
+	for _, p := range found {
+		hit = hit || p.MRN == ps[42].MRN
+	}
+	if !hit {
+		t.Fatalf("imported patient %d not found by name", 42)
+	}
+	if e := lastEntry(t, c); e.Action != string(ActPatientSearch) {
+		t.Fatalf("last audit entry %+v", e)
+	}
+	// The demo's synthetic people are the same for the same seed.
+	if again := SyntheticPatients(500, 7, 20_000_000); again[499].Name != ps[499].Name || again[499].BirthDate != ps[499].BirthDate {
+		t.Fatal("synthetic patients are not deterministic")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 
 	"ward/store"
 )
@@ -33,7 +34,7 @@ func InitDemo(ctx context.Context, dir string, kr store.Keyring) (*Clinic, strin
 	}
 	s, err := c.SignIn(ctx, DemoUsers[0].Username, DemoPassword)
 	if err == nil {
-		err = s.Do(ctx, "clinic.settings", "", func(tx *store.Tx, w *Work) error {
+		err = s.Do(ctx, ActSettingsEdit, "", func(tx *store.Tx, w *Work) error {
 			w.Detail = "marked as demo clinic"
 			return tx.SetSetting(SettingDemo, "1")
 		})
@@ -46,7 +47,12 @@ func InitDemo(ctx context.Context, dir string, kr store.Keyring) (*Clinic, strin
 		_, err = s.AddUser(ctx, u)
 	}
 	if err != nil {
+		// Half a demo is no use: take back the folder (it was empty) and the key.
 		c.Close()
+		os.RemoveAll(dir)
+		if acct, aerr := store.KeyringAccount(dir); aerr == nil {
+			kr.Delete(acct)
+		}
 		return nil, "", err
 	}
 	return c, code, nil

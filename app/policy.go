@@ -30,6 +30,7 @@ const (
 	ActClinicInit    Action = "clinic.init"
 	ActClinicRekey   Action = "clinic.rekey"
 	ActClinicCheck   Action = "clinic.check"
+	ActSettingsEdit  Action = "clinic.settings"
 	ActKitOpen       Action = "clinic.kit-open"
 )
 
@@ -46,6 +47,7 @@ var permissions = map[Action][]string{
 	ActAuditExport:   {RoleSecurity},
 	ActClinicRekey:   {RoleAdmin},
 	ActClinicCheck:   {RoleAdmin, RoleSecurity},
+	ActSettingsEdit:  {RoleAdmin},
 }
 
 // Allowed tells whether someone holding roles may perform act.

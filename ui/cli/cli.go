@@ -71,7 +71,7 @@ Commands:
   check                    database integrity and audit chain verification
   recover                  with --kit: put the database key back in the OS keyring
   rekey                    rotate the database key and make a new emergency kit
-  audit verify             audit export --format jsonl|csv|fhir --out FILE [--from T] [--to T] [--user-id U] [--patient P]
+  audit verify             audit export --format jsonl|csv|fhir --out FILE [--from T] [--to T] [--user U] [--patient P]
   audit verify-export FILE [--manifest M] [--trust-key FINGERPRINT]
 `
 
