@@ -18,36 +18,94 @@ var AllRoles = []string{RoleFrontDesk, RoleClinician, RoleSecurity, RoleAdmin}
 type Action string
 
 const (
+	// Demographics and the front desk.
 	ActPatientCreate Action = "patient.create"
-	ActPatientRead   Action = "patient.read"
+	ActPatientRead   Action = "patient.read" // demographics, and the "has allergies" flag
+	ActPatientUpdate Action = "patient.update"
+	ActPatientMerge  Action = "patient.merge"
 	ActPatientSearch Action = "patient.search"
 	ActPatientImport Action = "patient.import"
+	ActPatientAccess Action = "patient.restrict" // mark restricted, name who may see the chart
+
+	ActAppointmentRead  Action = "appointment.read"
+	ActAppointmentWrite Action = "appointment.write" // book, check in, no-show, cancel
+
+	// The chart.
+	ActChartRead       Action = "chart.read" // encounters, notes, allergies, medications, problems
+	ActEncounterWrite  Action = "encounter.write"
+	ActNoteWrite       Action = "note.write" // draft, edit a draft
+	ActNoteSign        Action = "note.sign"
+	ActNoteAmend       Action = "note.amend"
+	ActAllergyWrite    Action = "allergy.write"
+	ActMedicationWrite Action = "medication.write"
+	ActProblemWrite    Action = "problem.write"
+
+	// People.
+	ActSignIn        Action = "user.signin"
+	ActSignOut       Action = "user.signout"
+	ActLock          Action = "user.lock"
+	ActUnlock        Action = "user.unlock" // PIN or password at the lock screen
+	ActPasswordSet   Action = "user.password"
+	ActPINSet        Action = "user.pin"
+	ActTOTPEnroll    Action = "user.totp"
 	ActUserCreate    Action = "user.create"
 	ActUserList      Action = "user.list"
-	ActSignIn        Action = "user.signin"
-	ActAuditVerify   Action = "audit.verify"
-	ActAuditExport   Action = "audit.export"
-	ActClinicInit    Action = "clinic.init"
-	ActClinicRekey   Action = "clinic.rekey"
-	ActClinicCheck   Action = "clinic.check"
-	ActSettingsEdit  Action = "clinic.settings"
-	ActKitOpen       Action = "clinic.kit-open"
+	ActUserDisable   Action = "user.disable"
+	ActUserEnable    Action = "user.enable"
+	ActUserRoles     Action = "user.roles"
+	ActPasswordReset Action = "user.reset-password"
+	ActUserUnlock    Action = "user.unlock-account" // lift a lockout
+
+	// Security and the clinic.
+	ActAuditVerify  Action = "audit.verify"
+	ActAuditExport  Action = "audit.export"
+	ActAuditRead    Action = "audit.read"
+	ActClinicInit   Action = "clinic.init"
+	ActClinicRekey  Action = "clinic.rekey"
+	ActClinicCheck  Action = "clinic.check"
+	ActSettingsEdit Action = "clinic.settings"
+	ActKitOpen      Action = "clinic.kit-open"
 )
 
 // permissions is the one table of who may do what. docs/roles.md shows it
-// as a matrix; a test keeps the two in step.
+// as a matrix; TestRolesDocMatchesPolicy keeps the two in step. Actions a
+// person does to their own account (sign in, lock, set their PIN) are not
+// here: every signed-in person may do them.
 var permissions = map[Action][]string{
 	ActPatientCreate: {RoleFrontDesk, RoleClinician},
 	ActPatientRead:   {RoleFrontDesk, RoleClinician},
+	ActPatientUpdate: {RoleFrontDesk, RoleClinician},
+	ActPatientMerge:  {RoleFrontDesk},
 	ActPatientSearch: {RoleFrontDesk, RoleClinician},
 	ActPatientImport: {RoleAdmin},
+	ActPatientAccess: {RoleSecurity},
+
+	ActAppointmentRead:  {RoleFrontDesk, RoleClinician},
+	ActAppointmentWrite: {RoleFrontDesk, RoleClinician},
+
+	ActChartRead:       {RoleClinician},
+	ActEncounterWrite:  {RoleClinician},
+	ActNoteWrite:       {RoleClinician},
+	ActNoteSign:        {RoleClinician},
+	ActNoteAmend:       {RoleClinician},
+	ActAllergyWrite:    {RoleClinician},
+	ActMedicationWrite: {RoleClinician},
+	ActProblemWrite:    {RoleClinician},
+
 	ActUserCreate:    {RoleAdmin, RoleSecurity},
 	ActUserList:      {RoleAdmin, RoleSecurity},
-	ActAuditVerify:   {RoleSecurity, RoleAdmin},
-	ActAuditExport:   {RoleSecurity},
-	ActClinicRekey:   {RoleAdmin},
-	ActClinicCheck:   {RoleAdmin, RoleSecurity},
-	ActSettingsEdit:  {RoleAdmin},
+	ActUserDisable:   {RoleAdmin, RoleSecurity},
+	ActUserEnable:    {RoleAdmin, RoleSecurity},
+	ActUserRoles:     {RoleAdmin, RoleSecurity},
+	ActPasswordReset: {RoleAdmin, RoleSecurity},
+	ActUserUnlock:    {RoleAdmin, RoleSecurity},
+
+	ActAuditVerify:  {RoleSecurity, RoleAdmin},
+	ActAuditExport:  {RoleSecurity},
+	ActAuditRead:    {RoleSecurity},
+	ActClinicRekey:  {RoleAdmin},
+	ActClinicCheck:  {RoleAdmin, RoleSecurity},
+	ActSettingsEdit: {RoleAdmin},
 }
 
 // Allowed tells whether someone holding roles may perform act.
@@ -77,9 +135,13 @@ func ValidRole(r string) bool {
 type DeniedError struct {
 	Action Action
 	Roles  []string
+	Reason string // when the roles allow it but something else does not (a restricted chart)
 }
 
 func (e *DeniedError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("you are not allowed to do this: %s", e.Reason)
+	}
 	return fmt.Sprintf("you are not allowed to do this (%s needs one of the roles %v; you have %v): ask the clinic's administrator",
 		e.Action, permissions[e.Action], e.Roles)
 }
