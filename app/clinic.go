@@ -35,6 +35,7 @@ type Clinic struct {
 	account string
 	name    string
 	viaKit  bool
+	clock   Clock // nil = the wall clock
 }
 
 // InitOptions describe a new clinic.

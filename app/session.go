@@ -3,17 +3,44 @@ package app
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"ward/store"
 	"ward/store/audit"
 )
 
-// Session is one signed-in person on this workstation.
+// Session is one signed-in person on this workstation. It locks itself when
+// idle (see autolock.go); while locked, Do refuses all record work.
 type Session struct {
 	clinic   *Clinic
 	user     store.User
 	signedIn time.Time
+	method   string // how it was opened: "password", "password+totp"
+
+	mu           sync.Mutex
+	lastActivity time.Time     // wall clock of the last input
+	idle         time.Duration // this person's idle timeout (shortest of their roles)
+	locked       bool
+	ended        bool
+}
+
+// ErrLocked is returned for work asked of a locked session.
+var ErrLocked = errors.New("this session is locked: unlock it with your PIN or password")
+
+// ErrSignedOut is returned for work asked of a session that has ended.
+var ErrSignedOut = errors.New("this session has ended: sign in again")
+
+// openSession starts a session for a person who has just proved who they
+// are. The sign-in itself is audited by the caller.
+func (c *Clinic) openSession(ctx context.Context, u store.User, method string) (*Session, error) {
+	s := &Session{clinic: c, user: u, signedIn: c.now(), lastActivity: c.now(), method: method}
+	err := c.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		s.idle, err = IdleTimeout(tx, u.Roles)
+		return err
+	})
+	return s, err
 }
 
 // User is the signed-in person.
@@ -35,6 +62,9 @@ type Work struct {
 // permission check and an entry, and no entry exists for work that did not
 // commit. A denied attempt or a failed one is audited on its own.
 func (s *Session) Do(ctx context.Context, act Action, patient string, fn func(tx *store.Tx, w *Work) error) error {
+	if err := s.active(ctx); err != nil {
+		return err
+	}
 	if err := s.authorize(ctx, act, patient); err != nil {
 		return err
 	}

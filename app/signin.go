@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"time"
 
 	"ward/store"
 	"ward/store/audit"
@@ -41,7 +40,10 @@ func (c *Clinic) SignIn(ctx context.Context, username, password string) (*Sessio
 		c.recordSystem(ctx, user.ID, ActSignIn, audit.OutcomeDenied, "account disabled")
 		return nil, errors.New("this account is disabled: ask the clinic's administrator")
 	}
-	s := &Session{clinic: c, user: user, signedIn: time.Now()}
+	s, err := c.openSession(ctx, user, "password")
+	if err != nil {
+		return nil, err
+	}
 	return s, c.recordSystem(ctx, user.ID, ActSignIn, audit.OutcomeSuccess, "password")
 }
 
