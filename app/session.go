@@ -69,7 +69,11 @@ func (s *Session) Do(ctx context.Context, act Action, patient string, fn func(tx
 		return err
 	}
 	w := &Work{Patient: patient}
+	var denied *DeniedError
 	err := s.clinic.db.Update(ctx, func(tx *store.Tx) error {
+		if denied = s.restricted(tx, act, patient); denied != nil {
+			return denied
+		}
 		if err := fn(tx, w); err != nil {
 			return err
 		}
@@ -77,10 +81,35 @@ func (s *Session) Do(ctx context.Context, act Action, patient string, fn func(tx
 			Outcome: audit.OutcomeSuccess, Detail: w.Detail})
 		return err
 	})
-	if err != nil && !errors.Is(err, context.Canceled) {
+	switch {
+	case denied != nil:
+		s.record(ctx, act, patient, audit.OutcomeDenied, "restricted chart")
+	case err != nil && !errors.Is(err, context.Canceled):
 		s.record(ctx, act, w.Patient, audit.OutcomeFailure, failureDetail(err))
 	}
 	return err
+}
+
+// chartActions open or change the chart; a restricted patient's chart is
+// open only to the clinicians named for it.
+var chartActions = map[Action]bool{ActChartRead: true, ActEncounterWrite: true, ActNoteWrite: true, ActNoteSign: true,
+	ActNoteAmend: true, ActAllergyWrite: true, ActMedicationWrite: true, ActProblemWrite: true}
+
+// restricted refuses chart work on a restricted patient for anyone not
+// named for it (emergency access is the way in for them).
+func (s *Session) restricted(tx *store.Tx, act Action, patient string) *DeniedError {
+	if !chartActions[act] || patient == "" {
+		return nil
+	}
+	r, err := tx.PatientRestricted(patient)
+	if err != nil || !r {
+		return nil // a missing patient is the work's own error to report
+	}
+	if ok, err := tx.MayOpenRestricted(patient, s.user.ID); err == nil && ok {
+		return nil
+	}
+	return &DeniedError{Action: act, Roles: s.user.Roles,
+		Reason: "this patient's chart is restricted to named clinicians; in an emergency, use emergency access"}
 }
 
 // authorize checks the permission table; a refusal is audited as denied.

@@ -124,3 +124,16 @@ func SettingKeys() []string {
 	}
 	return append(keys, SettingPINWindow, SettingTOTPRoles, SettingLockOnFocusLoss)
 }
+
+// settingDefault is the value in force when a setting was never set.
+func settingDefault(key string) string {
+	switch {
+	case strings.HasPrefix(key, SettingIdlePrefix):
+		return strconv.Itoa(defaultIdleMinutes)
+	case key == SettingPINWindow:
+		return strconv.Itoa(defaultPINWindow)
+	case key == SettingLockOnFocusLoss:
+		return "0"
+	}
+	return ""
+}

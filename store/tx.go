@@ -96,3 +96,11 @@ func friendlyWriteError(err error) error {
 	}
 	return err
 }
+
+// notFound maps "no row" to ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

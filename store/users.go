@@ -93,3 +93,40 @@ func (tx *Tx) Users() ([]User, error) {
 	}
 	return us, rows.Err()
 }
+
+// SetUserDisabled disables (deprovisions) or re-enables an account. Users
+// are never deleted: their id stays in the audit chain.
+func (tx *Tx) SetUserDisabled(id string, disabled bool) error {
+	return tx.updateUser(id, func(u *User) { u.Disabled = disabled }, "disabled = ?", disabled)
+}
+
+// SetUserRoles replaces a person's roles.
+func (tx *Tx) SetUserRoles(id string, roles []string) error {
+	return tx.updateUser(id, func(u *User) { u.Roles = roles }, "roles = ?", strings.Join(roles, ","))
+}
+
+// updateUser applies one column change, stamps it and logs the new row.
+func (tx *Tx) updateUser(id string, apply func(*User), set string, value any) error {
+	u, err := tx.UserByID(id)
+	if err != nil {
+		return err
+	}
+	apply(&u)
+	origin, hlc := tx.stamp()
+	if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET "+set+", origin = ?, hlc = ? WHERE id = ?", value, origin, int64(hlc), id); err != nil {
+		return err
+	}
+	return tx.logChange("users", id, "upsert", hlc, u)
+}
+
+// CountActiveWithRole counts enabled users holding role.
+func (tx *Tx) CountActiveWithRole(role string) (int, error) {
+	us, err := tx.Users()
+	n := 0
+	for _, u := range us {
+		if !u.Disabled && u.HasRole(role) {
+			n++
+		}
+	}
+	return n, err
+}

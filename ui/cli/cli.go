@@ -73,6 +73,8 @@ Commands:
   rekey                    rotate the database key and make a new emergency kit
   audit verify             audit export --format jsonl|csv|fhir --out FILE [--from T] [--to T] [--user U] [--patient P]
   audit verify-export FILE [--manifest M] [--trust-key FINGERPRINT]
+  user disable|enable USERNAME      user roles USERNAME --role R[,R]
+  settings get [KEY]       settings set KEY VALUE
 `
 
 // Main runs the command line and returns the process exit code.
@@ -154,6 +156,8 @@ func (e *env) run(args []string) error {
 		return e.cmdRekey(rest)
 	case "audit":
 		return e.cmdAudit(rest)
+	case "settings":
+		return e.cmdSettings(rest)
 	}
 	return usagef("unknown command %q", cmd)
 }
@@ -276,6 +280,12 @@ func (e *env) parseFlags(fs *flag.FlagSet, args []string, positional int) ([]str
 		}
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	if positional == -1 { // optional single argument
+		if len(pos) > 1 {
+			return nil, usagef("%s: at most one argument", fs.Name())
+		}
+		return pos, nil
 	}
 	if len(pos) != positional {
 		if positional == 0 {

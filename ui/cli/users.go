@@ -39,26 +39,55 @@ func (e *env) cmdUser(args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, strings.Join(u.Roles, ","), status, u.ID)
 		}
 		return tw.Flush()
+	case "disable", "enable":
+		pos, err := e.parseFlags(flag.NewFlagSet("user "+args[0], flag.ContinueOnError), args[1:], 1)
+		if err != nil {
+			return err
+		}
+		return e.withSession(func(s *app.Session) error {
+			if args[0] == "disable" {
+				if err := s.DisableUser(e.ctx, pos[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "User %s is disabled: they can no longer sign in (their history stays in the audit log).\n", pos[0])
+				return nil
+			}
+			if err := s.EnableUser(e.ctx, pos[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "User %s is enabled again.\n", pos[0])
+			return nil
+		})
+	case "roles":
+		fs := flag.NewFlagSet("user roles", flag.ContinueOnError)
+		roles := roleFlag(fs)
+		pos, err := e.parseFlags(fs, args[1:], 1)
+		if err != nil {
+			return err
+		}
+		if len(*roles) == 0 {
+			return usagef("user roles needs USERNAME --role R[,R]")
+		}
+		return e.withSession(func(s *app.Session) error {
+			if err := s.SetRoles(e.ctx, pos[0], *roles); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "User %s now has the roles %s.\n", pos[0], strings.Join(*roles, ","))
+			return nil
+		})
 	}
-	return usagef("unknown user subcommand %q (add, list)", args[0])
+	return usagef("unknown user subcommand %q (add, list, disable, enable, roles)", args[0])
 }
 
 func (e *env) cmdUserAdd(args []string) error {
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	username := fs.String("username", "", "")
 	name := fs.String("name", "", "")
-	var roles []string
-	fs.Func("role", "", func(v string) error {
-		for _, r := range strings.Split(v, ",") {
-			if r = strings.TrimSpace(r); r != "" {
-				roles = append(roles, r)
-			}
-		}
-		return nil
-	})
+	rolesp := roleFlag(fs)
 	if _, err := e.parseFlags(fs, args, 0); err != nil {
 		return err
 	}
+	roles := *rolesp
 	if *username == "" || len(roles) == 0 {
 		return usagef("user add needs --username U and --role R (roles: %s)", strings.Join(app.AllRoles, ", "))
 	}
@@ -82,4 +111,28 @@ func (e *env) cmdUserAdd(args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "User %s (%s) added with roles %s; id %s.\n", u.Username, u.DisplayName, strings.Join(u.Roles, ","), u.ID)
 	return nil
+}
+
+// roleFlag is --role R[,R], repeatable.
+func roleFlag(fs *flag.FlagSet) *[]string {
+	var roles []string
+	fs.Func("role", "", func(v string) error {
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				roles = append(roles, r)
+			}
+		}
+		return nil
+	})
+	return &roles
+}
+
+// withSession signs in --user, runs fn, and closes the clinic.
+func (e *env) withSession(fn func(s *app.Session) error) error {
+	c, s, err := e.signIn()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(s)
 }
