@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -110,9 +111,7 @@ func SealKit(key []byte, code, clinic, node string) (*Kit, error) {
 	if _, err := rand.Read(k.Nonce); err != nil {
 		return nil, err
 	}
-	kek := k.derive(norm)
-	defer zero(kek)
-	aead, err := chacha20poly1305.NewX(kek)
+	aead, err := k.aead(norm)
 	if err != nil {
 		return nil, err
 	}
@@ -126,9 +125,7 @@ func (k *Kit) Open(code string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	kek := k.derive(norm)
-	defer zero(kek)
-	aead, err := chacha20poly1305.NewX(kek)
+	aead, err := k.aead(norm)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +140,12 @@ func (k *Kit) Open(code string) ([]byte, error) {
 	return key, nil
 }
 
-func (k *Kit) derive(code string) []byte {
-	return argon2.IDKey([]byte(code), k.Salt, k.Time, k.Memory, k.Threads, chacha20poly1305.KeySize)
+// aead derives the key-encryption key from a normalized code (argon2id, the
+// slow part) and returns the cipher; the derived key is wiped.
+func (k *Kit) aead(code string) (cipher.AEAD, error) {
+	kek := argon2.IDKey([]byte(code), k.Salt, k.Time, k.Memory, k.Threads, chacha20poly1305.KeySize)
+	defer zero(kek)
+	return chacha20poly1305.NewX(kek)
 }
 
 // header is everything before the sealed key; it is the AEAD's associated
