@@ -136,7 +136,11 @@ func Export(ctx context.Context, db DBTX, w io.Writer, f Format, flt Filter, sig
 		}
 		x.Hash = [32]byte(hash)
 		if chain == nil || chain.Node != x.Node {
-			m.Chains = append(m.Chains, ManifestChain{Node: x.Node, FirstSeq: x.Seq, HeadSeq: h.seq, Head: h.hash})
+			pub := keys[x.Node]
+			if len(pub) != ed25519.PublicKeySize {
+				return Manifest{}, fmt.Errorf("audit: export: no public key is known for chain %q", x.Node)
+			}
+			m.Chains = append(m.Chains, ManifestChain{Node: x.Node, PublicKey: pub, FirstSeq: x.Seq, HeadSeq: h.seq, Head: h.hash})
 			chain = &m.Chains[len(m.Chains)-1]
 		}
 		chain.add(x.Seq)
@@ -158,11 +162,6 @@ func Export(ctx context.Context, db DBTX, w io.Writer, f Format, flt Filter, sig
 
 	for i := range m.Chains {
 		c := &m.Chains[i]
-		pub := keys[c.Node]
-		if len(pub) != ed25519.PublicKeySize {
-			return Manifest{}, fmt.Errorf("audit: export: no public key is known for chain %q", c.Node)
-		}
-		c.PublicKey = pub
 		// Checkpoints inside the range can be checked entry by entry; the
 		// newest one beyond it signs how far the chain reached.
 		all := cps[c.Node]

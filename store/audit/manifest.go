@@ -400,6 +400,7 @@ func jcsObject(dec *json.Decoder, out *bytes.Buffer, drop string, depth int) err
 		val  []byte
 	}
 	var ms []member
+	names := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		name, ok := tok.(string)
@@ -410,9 +411,10 @@ func jcsObject(dec *json.Decoder, out *bytes.Buffer, drop string, depth int) err
 		if err := jcsValue(dec, &v, "", depth+1); err != nil {
 			return err
 		}
-		if slices.ContainsFunc(ms, func(m member) bool { return m.name == name }) {
+		if names[name] {
 			return errors.New("duplicate member " + strconv.Quote(name))
 		}
+		names[name] = true
 		if drop == "" || name != drop {
 			ms = append(ms, member{name, v.Bytes()})
 		}

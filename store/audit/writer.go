@@ -58,45 +58,42 @@ func (w *Writer) check() error {
 	return nil
 }
 
-// headQuery reads, in one round trip, the chain head and the time of the last
+// headQuery reads, in one statement, the chain head and the time of the last
 // checkpoint (or of the first entry while there is no checkpoint yet, so a
-// quiet new node still gets its first checkpoint after T).
-const headQuery = `SELECT
-	(SELECT seq  FROM audit_entries WHERE node = ?1 ORDER BY seq DESC LIMIT 1),
-	(SELECT hash FROM audit_entries WHERE node = ?1 ORDER BY seq DESC LIMIT 1),
-	(SELECT seq  FROM audit_checkpoints WHERE node = ?1 ORDER BY seq DESC LIMIT 1),
+// quiet new node still gets its first checkpoint after T). No row: the chain
+// is empty. A statement costs more to prepare than to run here, hence one.
+const headQuery = `SELECT seq, hash,
 	COALESCE((SELECT at FROM audit_checkpoints WHERE node = ?1 ORDER BY seq DESC LIMIT 1),
-	         (SELECT at FROM audit_entries WHERE node = ?1 AND seq = 1))`
+	         (SELECT at FROM audit_entries WHERE node = ?1 AND seq = 1))
+	FROM audit_entries WHERE node = ?1 ORDER BY seq DESC LIMIT 1`
 
 type head struct {
 	seq        uint64
 	hash       [32]byte
-	cpSeq      uint64 // 0: no checkpoint
-	lastSigned time.Time
+	lastSigned time.Time // last checkpoint, else first entry
 	hasSigned  bool
 }
 
 func readHead(ctx context.Context, tx DBTX, node string) (head, error) {
 	var (
-		seq, cpSeq, cpAt sql.NullInt64
-		hash             []byte
-		h                head
+		seq  int64
+		hash []byte
+		at   sql.NullInt64
+		h    head
 	)
-	if err := tx.QueryRowContext(ctx, headQuery, node).Scan(&seq, &hash, &cpSeq, &cpAt); err != nil {
+	err := tx.QueryRowContext(ctx, headQuery, node).Scan(&seq, &hash, &at)
+	if err == sql.ErrNoRows {
+		return h, nil
+	}
+	if err != nil {
 		return h, fmt.Errorf("audit: read head of chain %q: %w", node, err)
 	}
-	if seq.Valid {
-		if seq.Int64 < 1 || len(hash) != 32 {
-			return h, fmt.Errorf("audit: head of chain %q is malformed; run audit verify", node)
-		}
-		h.seq = uint64(seq.Int64)
-		copy(h.hash[:], hash)
+	if seq < 1 || len(hash) != 32 {
+		return h, fmt.Errorf("audit: head of chain %q is malformed; run audit verify", node)
 	}
-	if cpSeq.Valid && cpSeq.Int64 > 0 {
-		h.cpSeq = uint64(cpSeq.Int64)
-	}
-	if cpAt.Valid {
-		h.lastSigned, h.hasSigned = time.Unix(0, cpAt.Int64), true
+	h.seq, h.hash = uint64(seq), [32]byte(hash)
+	if at.Valid {
+		h.lastSigned, h.hasSigned = time.Unix(0, at.Int64), true
 	}
 	return h, nil
 }
@@ -162,14 +159,12 @@ func (w *Writer) Checkpoint(ctx context.Context, tx DBTX) (Checkpoint, error) {
 	if h.seq == 0 {
 		return Checkpoint{}, ErrEmptyChain
 	}
-	if h.cpSeq == h.seq {
-		cps, err := loadCheckpoints(ctx, tx, w.Node, h.seq, h.seq)
-		if err != nil {
-			return Checkpoint{}, err
-		}
-		if len(cps) == 1 {
-			return cps[0], nil
-		}
+	cps, err := loadCheckpoints(ctx, tx, w.Node, h.seq, h.seq)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if len(cps) == 1 {
+		return cps[0], nil
 	}
 	return w.insertCheckpoint(ctx, tx, h.seq, h.hash, w.now())
 }
