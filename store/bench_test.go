@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,17 +72,30 @@ func createForBench(dir string, key []byte, plain bool) (*DB, error) {
 	return db, db.load(ctx)
 }
 
-// benchPatients: deterministic synthetic demographics (store cannot import
-// app's demo generator; this is the same shape, smaller vocabulary).
+// benchPatients: deterministic synthetic demographics with realistic name
+// tokens — whole given, middle and family names, some double-barrelled —
+// so prefix queries meet the term dictionary a clinic's would have.
 func benchPatients(n int) []Patient {
-	given := []string{"Ada", "Amir", "Beatriz", "Chen", "Dmitri", "Elif", "Fatima", "Grace", "Hiro", "Ines", "Jonas", "Kwame", "Leila", "Mateo", "Nadia", "Oskar", "Priya", "Rosa", "Sven", "Tariq"}
-	family := []string{"Abara", "Bergström", "Castillo", "Dubois", "Eriksen", "Fujita", "García", "Haddad", "Ivanova", "Jensen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "OBrien", "Petrov", "Quispe", "Rahman", "Schmidt", "Tanaka", "Varga", "Whitfield", "Yilmaz", "Zhang", "Okafor", "Novak", "Murphy", "Costa", "Umarov", "Xu"}
+	given := strings.Fields(`Ada Amir Beatriz Chen Dmitri Elif Fatima Grace Hiro Ines Jonas Kwame Leila Mateo Nadia Oskar Priya Rosa
+		Sven Tariq Uma Viktor Wen Ximena Yusuf Zoe Maren Colm Aisling Bruno Carmen Dara Emil Freya Gustav Hana Ivo Jana Kofi Lina
+		Milo Noor Olga Pavel Rafael Sara Tomas Ulla Vera Wanda`)
+	family := strings.Fields(`Abara Bergström Castillo Dubois Eriksen Fujita García Haddad Ivanova Jensen Kowalski Lindqvist Moreau
+		Nakamura OBrien Petrov Quispe Rahman Schmidt Tanaka Varga Whitfield Yilmaz Zhang Okafor Novak Murphy Costa Umarov Xu
+		Rossi Romero Roth Rojas Rowe Nakagawa Nakata Garner Gardner Garcia Ines Mendes Silva Santos Kim Park Lee Nguyen Tran Singh
+		Patel Khan Ali Hussain Cohen Levi Weber Fischer Wagner Becker Hoffmann Schulz Koch Richter Klein Wolf Neumann Schwarz`)
 	ps := make([]Patient, n)
 	x := uint32(2463534242)
 	rnd := func(m int) int { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return int(x % uint32(m)) }
 	for i := range ps {
-		ps[i] = Patient{MRN: fmt.Sprintf("%08d", 10_000_000+i),
-			Name:      given[rnd(len(given))] + " " + family[rnd(len(family))] + fmt.Sprintf("%c%c", 'a'+rnd(26), 'a'+rnd(26)),
+		name := given[rnd(len(given))]
+		if rnd(4) == 0 {
+			name += " " + given[rnd(len(given))]
+		}
+		name += " " + family[rnd(len(family))]
+		if rnd(10) == 0 {
+			name += "-" + family[rnd(len(family))]
+		}
+		ps[i] = Patient{MRN: fmt.Sprintf("%08d", 10_000_000+i), Name: name,
 			BirthDate: fmt.Sprintf("%04d-%02d-%02d", 1930+rnd(94), 1+rnd(12), 1+rnd(28)),
 			Phone:     fmt.Sprintf("555-%03d-%04d", rnd(1000), rnd(10000))}
 	}
