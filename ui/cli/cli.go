@@ -73,7 +73,8 @@ Commands:
   rekey                    rotate the database key and make a new emergency kit
   audit verify             audit export --format jsonl|csv|fhir --out FILE [--from T] [--to T] [--user U] [--patient P]
   audit verify-export FILE [--manifest M] [--trust-key FINGERPRINT]
-  user disable|enable USERNAME      user roles USERNAME --role R[,R]
+  user disable|enable|unlock|reset-password USERNAME      user roles USERNAME --role R[,R]
+  patient restrict ID --clinician U[,U]     patient unrestrict ID
   settings get [KEY]       settings set KEY VALUE
 `
 
@@ -136,6 +137,9 @@ func (e *env) run(args []string) error {
 		return e.cmdStatus()
 	}
 	cmd, rest := rest[0], rest[1:]
+	if handled, err := e.cmdRecords(cmd, rest); handled {
+		return err
+	}
 	switch cmd {
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usageText)

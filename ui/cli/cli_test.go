@@ -51,6 +51,7 @@ func TestScripts(t *testing.T) {
 			"tamper-audit": tamperAudit,
 			"plain-sqlite": plainSQLite,
 			"replace-in":   replaceIn,
+			"grab-id":      grabID,
 		},
 	})
 }
@@ -155,4 +156,15 @@ func replaceIn(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s does not contain %q", args[0], args[1])
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Replace(data, args[1], args[2], 1)), 0o600))
+}
+
+var idRE = regexp.MustCompile(`id ([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12})`)
+
+// grab-id VAR: set $VAR to the last record id printed on stdout.
+func grabID(ts *testscript.TestScript, neg bool, args []string) {
+	m := idRE.FindAllStringSubmatch(ts.ReadFile("stdout"), -1)
+	if len(m) == 0 {
+		ts.Fatalf("no id on stdout")
+	}
+	ts.Setenv(strings.ToUpper(args[0]), m[len(m)-1][1])
 }

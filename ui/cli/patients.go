@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"ward/app"
@@ -86,8 +87,38 @@ func (e *env) cmdPatient(args []string) error {
 			fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
 		}
 		return tw.Flush()
+	case "restrict":
+		fs := flag.NewFlagSet("patient restrict", flag.ContinueOnError)
+		var clinicians string
+		fs.StringVar(&clinicians, "clinician", "", "")
+		pos, err := e.parseFlags(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		if clinicians == "" {
+			return usagef("patient restrict needs ID --clinician USERNAME[,USERNAME]: the clinicians who may open the chart")
+		}
+		return e.withSession(func(s *app.Session) error {
+			if err := s.RestrictPatient(e.ctx, pos[0], strings.Split(clinicians, ",")); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "The chart is restricted: only %s may open it; anyone else needs emergency access.\n", clinicians)
+			return nil
+		})
+	case "unrestrict":
+		pos, err := e.parseFlags(flag.NewFlagSet("patient unrestrict", flag.ContinueOnError), args, 1)
+		if err != nil {
+			return err
+		}
+		return e.withSession(func(s *app.Session) error {
+			if err := s.UnrestrictPatient(e.ctx, pos[0]); err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, "The restriction is lifted.")
+			return nil
+		})
 	}
-	return usagef("unknown patient subcommand %q (add, search, show)", sub)
+	return usagef("unknown patient subcommand %q (add, search, show, restrict, unrestrict)", sub)
 }
 
 func printPatients(e *env, ps []store.Patient) {

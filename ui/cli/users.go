@@ -75,8 +75,36 @@ func (e *env) cmdUser(args []string) error {
 			fmt.Fprintf(e.stdout, "User %s now has the roles %s.\n", pos[0], strings.Join(*roles, ","))
 			return nil
 		})
+	case "reset-password":
+		pos, err := e.parseFlags(flag.NewFlagSet("user reset-password", flag.ContinueOnError), args[1:], 1)
+		if err != nil {
+			return err
+		}
+		return e.withSession(func(s *app.Session) error {
+			pw, err := e.newSecret("New password for " + pos[0])
+			if err != nil {
+				return err
+			}
+			if err := s.ResetPassword(e.ctx, pos[0], pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "The password of %s was reset; give it to them in person.\n", pos[0])
+			return nil
+		})
+	case "unlock":
+		pos, err := e.parseFlags(flag.NewFlagSet("user unlock", flag.ContinueOnError), args[1:], 1)
+		if err != nil {
+			return err
+		}
+		return e.withSession(func(s *app.Session) error {
+			if err := s.UnlockAccount(e.ctx, pos[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "The sign-in lockout of %s is lifted.\n", pos[0])
+			return nil
+		})
 	}
-	return usagef("unknown user subcommand %q (add, list, disable, enable, roles)", args[0])
+	return usagef("unknown user subcommand %q (add, list, disable, enable, roles, reset-password, unlock)", args[0])
 }
 
 func (e *env) cmdUserAdd(args []string) error {
