@@ -60,7 +60,7 @@ func Init(ctx context.Context, o InitOptions) (*Clinic, string, error) {
 	if strings.TrimSpace(o.AdminUsername) == "" {
 		return nil, "", errors.New("name the first administrator (--admin)")
 	}
-	if err := CheckPasswordRules(o.AdminPassword); err != nil {
+	if err := CheckNewPassword(o.AdminPassword, o.AdminUsername, o.ClinicName); err != nil {
 		return nil, "", err
 	}
 	if store.Exists(o.Dir) {

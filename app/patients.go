@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -105,4 +106,86 @@ func (s *Session) SearchPatients(ctx context.Context, query string, limit int) (
 		return err
 	})
 	return ps, err
+}
+
+// PatientChange is an edit of a patient's demographics: only the fields
+// that are set change.
+type PatientChange struct {
+	Name, BirthDate, MRN, Phone, Sex, Address *string
+}
+
+// UpdatePatient edits a patient's demographics. The result is checked as a
+// registration is; the audit entry names the fields that changed, not
+// their values. Search finds the patient by the new name, no longer by the
+// old one.
+func (s *Session) UpdatePatient(ctx context.Context, id string, ch PatientChange) (store.Patient, error) {
+	var p store.Patient
+	err := s.Do(ctx, ActPatientUpdate, id, func(tx *store.Tx, w *Work) error {
+		old, err := tx.LivePatient(id)
+		if err != nil {
+			return err
+		}
+		n := NewPatient{Name: old.Name, BirthDate: old.BirthDate, MRN: old.MRN, Phone: old.Phone, Sex: old.Sex, Address: old.Address}
+		for _, f := range []struct {
+			to   *string
+			from *string
+		}{{&n.Name, ch.Name}, {&n.BirthDate, ch.BirthDate}, {&n.MRN, ch.MRN}, {&n.Phone, ch.Phone}, {&n.Sex, ch.Sex}, {&n.Address, ch.Address}} {
+			if f.from != nil {
+				*f.to = *f.from
+			}
+		}
+		if ch.MRN != nil && strings.TrimSpace(*ch.MRN) == "" {
+			return &ValidationError{"MRN", "a patient keeps a medical record number: give the new one, or leave it as it is"}
+		}
+		p, err = ValidatePatient(n, s.clinic.now())
+		if err != nil {
+			return err
+		}
+		p.ID = id
+		var changed []string
+		for _, f := range []struct{ name, old, new string }{{"name", old.Name, p.Name}, {"birth date", old.BirthDate, p.BirthDate},
+			{"MRN", old.MRN, p.MRN}, {"phone", old.Phone, p.Phone}, {"sex", old.Sex, p.Sex}, {"address", old.Address, p.Address}} {
+			if f.old != f.new {
+				changed = append(changed, f.name)
+			}
+		}
+		if len(changed) == 0 {
+			p, w.Detail = old, "no change"
+			return nil
+		}
+		w.Detail = "changed " + strings.Join(changed, ", ")
+		p, err = tx.UpdatePatient(p)
+		if errors.Is(err, store.ErrMRNTaken) {
+			return &ValidationError{"MRN", "that medical record number is already used by another patient"}
+		}
+		return err
+	})
+	return p, err
+}
+
+// MergePatients folds a duplicate registration into the record to keep:
+// the duplicate's appointments, encounters, notes, allergies, medications
+// and problems move to keep, and the duplicate is retired (its id then
+// leads to keep). The audit entry is on keep and names both ids and what
+// moved.
+func (s *Session) MergePatients(ctx context.Context, keep, duplicate string) (store.MergeResult, error) {
+	var res store.MergeResult
+	err := s.Do(ctx, ActPatientMerge, keep, func(tx *store.Tx, w *Work) error {
+		if keep == duplicate {
+			return &ValidationError{"duplicate", "a patient cannot be merged with itself: choose two different records"}
+		}
+		if _, err := tx.LivePatient(keep); err != nil {
+			return err
+		}
+		if _, err := tx.LivePatient(duplicate); err != nil {
+			return err
+		}
+		var err error
+		res, err = tx.MergePatients(keep, duplicate)
+		w.Detail = fmt.Sprintf("merged duplicate %s into %s: moved %d appointments, %d encounters, %d notes, %d allergies, %d medications, %d problems",
+			duplicate, keep, res.Moved["appointments"], res.Moved["encounters"], res.Moved["notes"], res.Moved["allergies"],
+			res.Moved["medications"], res.Moved["problems"])
+		return err
+	})
+	return res, err
 }

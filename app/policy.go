@@ -55,6 +55,7 @@ const (
 	ActUserRoles     Action = "user.roles"
 	ActPasswordReset Action = "user.reset-password"
 	ActUserUnlock    Action = "user.unlock-account" // lift a lockout
+	ActLockout       Action = "user.lockout"        // Ward paused or locked an account after failures
 
 	// Security and the clinic.
 	ActAuditVerify  Action = "audit.verify"

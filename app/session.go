@@ -81,9 +81,12 @@ func (s *Session) Do(ctx context.Context, act Action, patient string, fn func(tx
 			Outcome: audit.OutcomeSuccess, Detail: w.Detail})
 		return err
 	})
+	var refused *DeniedError // the work's own refusal, e.g. someone else's draft note
 	switch {
 	case denied != nil:
 		s.record(ctx, act, patient, audit.OutcomeDenied, "restricted chart")
+	case errors.As(err, &refused):
+		s.record(ctx, act, w.Patient, audit.OutcomeDenied, "refused: "+refused.Reason)
 	case err != nil && !errors.Is(err, context.Canceled):
 		s.record(ctx, act, w.Patient, audit.OutcomeFailure, failureDetail(err))
 	}

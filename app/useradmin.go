@@ -130,7 +130,7 @@ func (s *Session) SetSetting(ctx context.Context, key, value string) error {
 // administrator's or security officer's act, audited). The person's PIN
 // stops working until they sign in with the new password.
 func (s *Session) ResetPassword(ctx context.Context, username, newPassword string) error {
-	if err := CheckPasswordRules(newPassword); err != nil {
+	if err := CheckNewPassword(newPassword, username, s.clinic.Name()); err != nil {
 		return &ValidationError{"password", err.Error()}
 	}
 	hash, err := HashPassword(newPassword)
@@ -143,6 +143,9 @@ func (s *Session) ResetPassword(ctx context.Context, username, newPassword strin
 			return err
 		}
 		w.Detail = "password reset for user " + u.ID
-		return tx.SetPasswordHash(u.ID, hash, s.clinic.now())
+		if err := tx.SetPasswordHash(u.ID, hash, s.clinic.now()); err != nil {
+			return err
+		}
+		return clearAfterReset(tx, u.ID)
 	})
 }

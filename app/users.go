@@ -17,7 +17,7 @@ type NewUser struct {
 	Password string
 }
 
-func validateUser(n NewUser) (NewUser, error) {
+func validateUser(n NewUser, clinicName string) (NewUser, error) {
 	n.Username = strings.TrimSpace(n.Username)
 	if n.Username == "" || len(n.Username) > 64 {
 		return n, &ValidationError{"username", "a username has 1 to 64 characters"}
@@ -35,7 +35,7 @@ func validateUser(n NewUser) (NewUser, error) {
 			return n, &ValidationError{"role", fmt.Sprintf("%q is not a role; the roles are %s", r, strings.Join(AllRoles, ", "))}
 		}
 	}
-	if err := CheckPasswordRules(n.Password); err != nil {
+	if err := CheckNewPassword(n.Password, n.Username, clinicName); err != nil {
 		return n, &ValidationError{"password", err.Error()}
 	}
 	return n, nil
@@ -43,7 +43,7 @@ func validateUser(n NewUser) (NewUser, error) {
 
 // AddUser creates an account for a person.
 func (s *Session) AddUser(ctx context.Context, n NewUser) (store.User, error) {
-	n, err := validateUser(n)
+	n, err := validateUser(n, s.clinic.Name())
 	if err != nil {
 		return store.User{}, err
 	}

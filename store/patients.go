@@ -385,3 +385,170 @@ func (tx *Tx) PatientCount() (int, error) {
 	err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FROM patients WHERE deleted = 0").Scan(&n)
 	return n, err
 }
+
+// UpdatePatient saves edited demographics of a patient: name, birth date,
+// sex, phone, address and MRN (kept when p.MRN is ""). Registration time and
+// the restricted mark are not changed here. The search index follows the
+// new search terms by its triggers, so the new name is found and the old
+// one no longer is.
+func (tx *Tx) UpdatePatient(p Patient) (Patient, error) {
+	old, err := tx.LivePatient(p.ID)
+	if err != nil {
+		return Patient{}, err
+	}
+	if p.MRN == "" {
+		p.MRN = old.MRN
+	}
+	if p.MRN != old.MRN {
+		var n int
+		if err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FROM patients WHERE mrn = ? AND id <> ?", p.MRN, p.ID).Scan(&n); err != nil {
+			return Patient{}, err
+		}
+		if n > 0 {
+			return Patient{}, ErrMRNTaken
+		}
+	}
+	p.Restricted, p.CreatedAt, p.UpdatedAt = old.Restricted, old.CreatedAt, tx.now.Truncate(time.Second)
+	origin, hlc := tx.stamp()
+	if err := tx.execOne(`UPDATE patients SET mrn = ?, name = ?, birth_date = ?, sex = ?, phone = ?, address = ?,
+		search_terms = ?, updated_at = ?, origin = ?, hlc = ? WHERE id = ? AND deleted = 0`,
+		p.MRN, p.Name, p.BirthDate, p.Sex, p.Phone, p.Address, searchTerms(p), p.UpdatedAt.Unix(), origin, int64(hlc), p.ID); err != nil {
+		return Patient{}, err
+	}
+	return p, tx.logChange("patients", p.ID, "upsert", hlc, p)
+}
+
+// MergedPatient is the change-log row of a duplicate merged away: the
+// patient as it was, and the record it now lives on in.
+type MergedPatient struct {
+	Patient
+	MergedInto string
+}
+
+// MergeResult says what a merge moved: rows re-pointed per table.
+type MergeResult struct {
+	Keep, Duplicate string
+	Moved           map[string]int // table → rows now on Keep
+}
+
+// Total is how many records moved.
+func (r MergeResult) Total() int {
+	n := 0
+	for _, c := range r.Moved {
+		n += c
+	}
+	return n
+}
+
+// mergeTables hold rows that belong to a patient, and how to read one back
+// for the change log.
+func (tx *Tx) mergeTables() []struct {
+	table string
+	read  func(string) (any, bool, error)
+} {
+	return []struct {
+		table string
+		read  func(string) (any, bool, error)
+	}{
+		{"appointments", anyRow(tx.appointmentRow)},
+		{"encounters", anyRow(tx.encounterRow)},
+		{"notes", anyRow(tx.noteRow)},
+		{"allergies", anyRow(tx.allergyRow)},
+		{"medications", anyRow(tx.medicationRow)},
+		{"problems", anyRow(tx.problemRow)},
+	}
+}
+
+func anyRow[T any](read func(string) (T, bool, error)) func(string) (any, bool, error) {
+	return func(id string) (any, bool, error) { return read(id) }
+}
+
+// ErrMergeSelf is returned when a patient is to be merged into itself.
+var ErrMergeSelf = errors.New("a patient cannot be merged with itself: choose two different records")
+
+// MergePatients folds a duplicate registration into the record to keep:
+// every appointment, encounter, note, allergy, medication and problem of the
+// duplicate (tombstones too) is re-pointed to keep, each as a logged write;
+// a restriction on the duplicate carries over to keep with its named
+// clinicians (a merge never opens a chart wider); and the duplicate becomes
+// a tombstone that names keep. Signed notes move with their patient but are
+// otherwise untouched (the database allows exactly that).
+func (tx *Tx) MergePatients(keep, dup string) (MergeResult, error) {
+	res := MergeResult{Keep: keep, Duplicate: dup, Moved: map[string]int{}}
+	if keep == dup {
+		return res, ErrMergeSelf
+	}
+	keepP, err := tx.LivePatient(keep)
+	if err != nil {
+		return res, err
+	}
+	dupP, err := tx.LivePatient(dup)
+	if err != nil {
+		return res, err
+	}
+	for _, t := range tx.mergeTables() {
+		ids, err := queryList(tx, func(row scanner) (string, error) {
+			var id string
+			return id, row.Scan(&id)
+		}, "SELECT id FROM "+t.table+" WHERE patient_id = ? ORDER BY rowid", dup)
+		if err != nil {
+			return res, err
+		}
+		for _, id := range ids {
+			origin, hlc := tx.stamp()
+			if err := tx.execOne("UPDATE "+t.table+" SET patient_id = ?, origin = ?, hlc = ? WHERE id = ?", keep, origin, int64(hlc), id); err != nil {
+				return res, fmt.Errorf("moving %s %s: %w", singular(t.table), id, err)
+			}
+			if _, err := logged(tx, t.table, id, hlc, t.read); err != nil {
+				return res, err
+			}
+		}
+		res.Moved[t.table] = len(ids)
+	}
+	if dupP.Restricted {
+		type grant struct{ user, by string }
+		grants, err := queryList(tx, func(row scanner) (grant, error) {
+			var g grant
+			return g, row.Scan(&g.user, &g.by)
+		}, "SELECT user_id, granted_by FROM patient_access WHERE patient_id = ? AND deleted = 0", dup)
+		if err != nil {
+			return res, err
+		}
+		for _, g := range grants {
+			if err := tx.SetPatientAccess(keep, g.user, g.by, true); err != nil {
+				return res, err
+			}
+		}
+		if !keepP.Restricted {
+			if err := tx.SetPatientRestricted(keep, true); err != nil {
+				return res, err
+			}
+		}
+	}
+	dupP.UpdatedAt = tx.now.Truncate(time.Second)
+	origin, hlc := tx.stamp()
+	if err := tx.execOne("UPDATE patients SET deleted = 1, merged_into = ?, updated_at = ?, origin = ?, hlc = ? WHERE id = ?",
+		keep, dupP.UpdatedAt.Unix(), origin, int64(hlc), dup); err != nil {
+		return res, err
+	}
+	return res, tx.logChange("patients", dup, "delete", hlc, MergedPatient{Patient: dupP, MergedInto: keep})
+}
+
+// LivePatient is Patient for record work: a patient merged away is a
+// *MergedError that names the record to use, an unknown id a
+// *NotFoundError; both match ErrNotFound.
+func (tx *Tx) LivePatient(id string) (Patient, error) {
+	p, err := tx.Patient(id)
+	if errors.Is(err, ErrNotFound) {
+		return p, tx.patientGone(id)
+	}
+	return p, err
+}
+
+// PatientMergedInto tells which record a merged-away patient lives on in
+// ("" when id was not merged), so an old id leads to the right chart.
+func (tx *Tx) PatientMergedInto(id string) (string, error) {
+	var into string
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT merged_into FROM patients WHERE id = ?", id).Scan(&into)
+	return into, missing(notFound(err), "patient", id)
+}

@@ -76,7 +76,10 @@ Commands:
   user disable|enable|unlock|reset-password USERNAME      user roles USERNAME --role R[,R]
   patient restrict ID --clinician U[,U]     patient unrestrict ID
   settings get [KEY]       settings set KEY VALUE
-`
+  user password            change your own password
+  user pin [--remove]      set (or remove) your quick-unlock PIN
+  user totp enroll [--qr FILE] | confirm | disable      your authenticator app (TOTP)
+` + recordsUsage
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -104,7 +107,7 @@ func (e *env) report(err error) int {
 	case errors.As(err, &de):
 		fmt.Fprintf(e.stderr, "ward: %v\n", err)
 		return exitDenied
-	case errors.Is(err, app.ErrBadCredentials):
+	case app.IsSignInRefusal(err):
 		fmt.Fprintf(e.stderr, "ward: %v\n", err)
 		return exitSignIn
 	case errors.As(err, &fe):
@@ -256,7 +259,7 @@ func (e *env) signIn() (*app.Clinic, *app.Session, error) {
 		c.Close()
 		return nil, nil, err
 	}
-	s, err := c.SignIn(e.ctx, e.user, pw)
+	s, err := e.signInPerson(c, pw)
 	if err != nil {
 		c.Close()
 		return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"strconv"
@@ -30,6 +31,15 @@ func TestScripts(t *testing.T) {
 	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		t.Fatal("no D-Bus session bus: run the tests with `make test` (it starts a private keyring)")
 	}
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"grab-code":    grabCode,
+		"forget-key":   forgetKey,
+		"tamper-audit": tamperAudit,
+		"plain-sqlite": plainSQLite,
+		"replace-in":   replaceIn,
+		"grab-id":      grabID,
+	}
+	maps.Copy(cmds, authCmds)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
@@ -45,14 +55,7 @@ func TestScripts(t *testing.T) {
 			})
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"grab-code":    grabCode,
-			"forget-key":   forgetKey,
-			"tamper-audit": tamperAudit,
-			"plain-sqlite": plainSQLite,
-			"replace-in":   replaceIn,
-			"grab-id":      grabID,
-		},
+		Cmds: cmds,
 	})
 }
 

@@ -104,7 +104,10 @@ func (e *env) cmdUser(args []string) error {
 			return nil
 		})
 	}
-	return usagef("unknown user subcommand %q (add, list, disable, enable, roles, reset-password, unlock)", args[0])
+	if handled, err := e.cmdUserAuth(args[0], args[1:]); handled {
+		return err
+	}
+	return usagef("unknown user subcommand %q (add, list, disable, enable, roles, reset-password, unlock, password, pin, totp)", args[0])
 }
 
 func (e *env) cmdUserAdd(args []string) error {
