@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"ward/store"
 	"ward/store/audit"
@@ -148,4 +149,32 @@ func (c *Clinic) Check(ctx context.Context) (CheckReport, error) {
 		return err
 	})
 	return rep, err
+}
+
+// ReviewAudit reads one page of the audit log for the security officer's
+// viewer (newest first; r.Before pages on). Looking is itself audited: one
+// entry per page, naming the filters, never their results. A person filter
+// may be a username; the chain holds ids.
+func (s *Session) ReviewAudit(ctx context.Context, r audit.Review) ([]audit.Entry, error) {
+	var page []audit.Entry
+	err := s.Do(ctx, ActAuditRead, r.Patient, func(tx *store.Tx, w *Work) error {
+		if r.User != "" {
+			if u, err := tx.UserByUsername(r.User); err == nil {
+				r.User = u.ID
+			}
+		}
+		var err error
+		page, err = audit.Page(ctx, tx.AuditDB(), r)
+		w.Detail = fmt.Sprintf("reviewed %d entries (user %q, action %q, outcome %q, from %s, to %s)",
+			len(page), r.User, r.Action, r.Outcome, timeOrAny(r.From), timeOrAny(r.To))
+		return err
+	})
+	return page, err
+}
+
+func timeOrAny(t time.Time) string {
+	if t.IsZero() {
+		return "any"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -66,6 +66,13 @@ const (
 	ActClinicCheck  Action = "clinic.check"
 	ActSettingsEdit Action = "clinic.settings"
 	ActKitOpen      Action = "clinic.kit-open"
+
+	// Backups (issue 7). A restore needs the recovery code, not a role: it
+	// is recorded in the restored chain as the emergency kit's work.
+	ActBackup       Action = "backup.create"
+	ActBackupVerify Action = "backup.verify" // a restore drill
+	ActBackupStatus Action = "backup.status"
+	ActRestore      Action = "backup.restore"
 )
 
 // permissions is the one table of who may do what. docs/roles.md shows it
@@ -107,6 +114,10 @@ var permissions = map[Action][]string{
 	ActClinicRekey:  {RoleAdmin},
 	ActClinicCheck:  {RoleAdmin, RoleSecurity},
 	ActSettingsEdit: {RoleAdmin},
+
+	ActBackup:       {RoleAdmin, RoleSecurity},
+	ActBackupVerify: {RoleAdmin, RoleSecurity},
+	ActBackupStatus: {RoleAdmin, RoleSecurity},
 }
 
 // Allowed tells whether someone holding roles may perform act.

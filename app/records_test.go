@@ -20,7 +20,7 @@ type recordsClinic struct {
 	patient, other store.Patient
 }
 
-func newRecordsClinic(t *testing.T) recordsClinic {
+func newRecordsClinic(t testing.TB) recordsClinic {
 	t.Helper()
 	ctx := context.Background()
 	c, _, _ := newClinic(t)

@@ -21,6 +21,7 @@ type Session struct {
 	mu           sync.Mutex
 	lastActivity time.Time     // wall clock of the last input
 	idle         time.Duration // this person's idle timeout (shortest of their roles)
+	lockOnBlur   bool          // the clinic locks sessions when the window loses focus
 	locked       bool
 	ended        bool
 }
@@ -37,11 +38,19 @@ func (c *Clinic) openSession(ctx context.Context, u store.User, method string) (
 	s := &Session{clinic: c, user: u, signedIn: c.now(), lastActivity: c.now(), method: method}
 	err := c.db.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		s.idle, err = IdleTimeout(tx, u.Roles)
+		if s.idle, err = IdleTimeout(tx, u.Roles); err != nil {
+			return err
+		}
+		v, err := tx.Setting(SettingLockOnFocusLoss, settingDefault(SettingLockOnFocusLoss))
+		s.lockOnBlur = v == "1"
 		return err
 	})
 	return s, err
 }
+
+// LockOnFocusLoss tells whether the window should lock this session when it
+// loses focus or is minimised (an administrator's setting, read at sign-in).
+func (s *Session) LockOnFocusLoss() bool { return s.lockOnBlur }
 
 // User is the signed-in person.
 func (s *Session) User() store.User { return s.user }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,11 +23,26 @@ const (
 	SettingTOTPRoles = "auth.totp-required-roles"
 	// SettingLockOnFocusLoss: "1" locks a session when its window loses focus.
 	SettingLockOnFocusLoss = "session.lock-on-focus-loss"
+
+	// Scheduled backups (backup.go, schedule.go).
+	// SettingBackupFolder: where scheduled backups are written, an absolute
+	// path (another disk); empty = no scheduled backups.
+	SettingBackupFolder = "backup.folder"
+	// SettingBackupInterval: hours between scheduled backups (1–168, default 24).
+	SettingBackupInterval = "backup.interval-hours"
+	// SettingBackupKeep: how many of this workstation's scheduled backups the
+	// folder keeps; older ones are removed (1–365, default 14).
+	SettingBackupKeep = "backup.keep"
+	// SettingDrillInterval: days between scheduled restore drills (1–90, default 7).
+	SettingDrillInterval = "backup.drill-interval-days"
 )
 
 const (
 	defaultIdleMinutes = 15
 	defaultPINWindow   = 8
+	defaultBackupHours = 24
+	defaultBackupKeep  = 14
+	defaultDrillDays   = 7
 )
 
 // IdleTimeout is how long a person holding roles may be idle before their
@@ -112,6 +128,17 @@ func ValidateSetting(key, value string) error {
 			return &ValidationError{key, "use 1 (lock when the window loses focus) or 0"}
 		}
 		return nil
+	case key == SettingBackupFolder:
+		if value != "" && (!filepath.IsAbs(value) || strings.ContainsAny(value, "\r\n")) {
+			return &ValidationError{key, "the backup folder is an absolute path (e.g. /media/backup/ward), or empty to turn scheduled backups off"}
+		}
+		return nil
+	case key == SettingBackupInterval:
+		return between(1, 168, "the backup interval in hours")
+	case key == SettingBackupKeep:
+		return between(1, 365, "the number of backups to keep")
+	case key == SettingDrillInterval:
+		return between(1, 90, "the restore drill interval in days")
 	}
 	return &ValidationError{key, "Ward has no such setting; the settings are " + strings.Join(SettingKeys(), ", ")}
 }
@@ -122,7 +149,8 @@ func SettingKeys() []string {
 	for _, r := range AllRoles {
 		keys = append(keys, SettingIdlePrefix+r)
 	}
-	return append(keys, SettingPINWindow, SettingTOTPRoles, SettingLockOnFocusLoss)
+	return append(keys, SettingPINWindow, SettingTOTPRoles, SettingLockOnFocusLoss,
+		SettingBackupFolder, SettingBackupInterval, SettingBackupKeep, SettingDrillInterval)
 }
 
 // settingDefault is the value in force when a setting was never set.
@@ -134,6 +162,12 @@ func settingDefault(key string) string {
 		return strconv.Itoa(defaultPINWindow)
 	case key == SettingLockOnFocusLoss:
 		return "0"
+	case key == SettingBackupInterval:
+		return strconv.Itoa(defaultBackupHours)
+	case key == SettingBackupKeep:
+		return strconv.Itoa(defaultBackupKeep)
+	case key == SettingDrillInterval:
+		return strconv.Itoa(defaultDrillDays)
 	}
 	return ""
 }

@@ -181,8 +181,18 @@ func Export(ctx context.Context, db DBTX, w io.Writer, f Format, flt Filter, sig
 // each. Only the set filters become conditions, so SQLite can use the
 // matching index (audit_by_time, audit_by_user, audit_by_patient).
 func exportQuery(flt Filter) (string, []any) {
-	var where []string
-	var args []any
+	where, args := exportFilter(flt)
+	q := `SELECT e.node, e.seq, e.at, e.user_id, e.action, e.patient_id, e.outcome, e.detail, e.grant_id, e.hash,
+		(SELECT p.hash FROM audit_entries p WHERE p.node = e.node AND p.seq = e.seq - 1)
+		FROM audit_entries e`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return q + " ORDER BY e.node, e.seq", args
+}
+
+// exportFilter is flt as SQL conditions on audit_entries e.
+func exportFilter(flt Filter) (where []string, args []any) {
 	if !flt.From.IsZero() {
 		where, args = append(where, "e.at >= ?"), append(args, timeBound(flt.From))
 	}
@@ -195,13 +205,7 @@ func exportQuery(flt Filter) (string, []any) {
 	if flt.Patient != "" {
 		where, args = append(where, "e.patient_id = ?"), append(args, flt.Patient)
 	}
-	q := `SELECT e.node, e.seq, e.at, e.user_id, e.action, e.patient_id, e.outcome, e.detail, e.grant_id, e.hash,
-		(SELECT p.hash FROM audit_entries p WHERE p.node = e.node AND p.seq = e.seq - 1)
-		FROM audit_entries e`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	return q + " ORDER BY e.node, e.seq", args
+	return where, args
 }
 
 func timeBound(t time.Time) int64 {

@@ -69,6 +69,10 @@ var comparisons = []comparison{
 	{what: "Audit verify, entries per second", subject: "BenchmarkVerify/memsecOff", metric: "entries/s", min: 1e6, absolute: true, unit: "entries/s"},
 	{what: "Audit verify / raw SHA-256 of the same bytes", subject: "BenchmarkVerify/memsecOff", baseline: "BenchmarkRawSHA256", metric: "ns/entry"},
 	{what: "Audit verify / bare scan of the same rows", subject: "BenchmarkVerify/memsecOff", baseline: "BenchmarkRawScan/memsecOff", metric: "ns/entry"},
+	{what: "Chart read through the door / bare read transaction", subject: "BenchmarkChartRead/door", baseline: "BenchmarkChartRead/bare", metric: "ns/op", max: 1.2},
+	{what: "Chart read through the door / bare transaction with one durable write", subject: "BenchmarkChartRead/door", baseline: "BenchmarkChartRead/bare-write", metric: "ns/op", max: 1.2},
+	{what: "Password sign-in (argon2id), at least 0.2 s", subject: "BenchmarkSignIn", metric: "s", min: 0.2, absolute: true, unit: "s"},
+	{what: "Password sign-in (argon2id), at most 1 s", subject: "BenchmarkSignIn", metric: "s", max: 1, absolute: true, unit: "s"},
 	{what: "`ward demo --patients 100000`", subject: "BenchmarkDemo100k", metric: "s", max: 60, absolute: true, unit: "s"},
 }
 

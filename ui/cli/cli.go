@@ -54,7 +54,8 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 const usageText = `Ward — clinic records that keep working offline.
 
 Usage: ward [global flags] <command> [flags]
-       ward                    (no command: the clinic's state; the window arrives with the GUI)
+       ward                    (no command: the window)
+       ward status             the clinic in the data folder, without signing in
 
 Global flags:
   --data DIR         the data folder (default: $WARD_DATA, or the user data folder)
@@ -137,6 +138,9 @@ func (e *env) run(args []string) error {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
+		if OpenWindow != nil {
+			return OpenWindow(e.dataDir)
+		}
 		return e.cmdStatus()
 	}
 	cmd, rest := rest[0], rest[1:]
@@ -144,6 +148,11 @@ func (e *env) run(args []string) error {
 		return err
 	}
 	switch cmd {
+	case "status":
+		if _, err := e.parseFlags(flag.NewFlagSet("status", flag.ContinueOnError), rest, 0); err != nil {
+			return err
+		}
+		return e.cmdStatus()
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usageText)
 		return nil
@@ -303,9 +312,12 @@ func (e *env) parseFlags(fs *flag.FlagSet, args []string, positional int) ([]str
 	return pos, nil
 }
 
-// cmdStatus is `ward` with no command. Until the window exists (the GUI
-// issue), it shows what a person at this workstation can check without
-// signing in — no patient data — and the commands.
+// OpenWindow opens Ward's window on a data folder: `ward` with no command.
+// main sets it (the GUI package); without it, `ward` alone is `ward status`.
+var OpenWindow func(dataDir string) error
+
+// cmdStatus is `ward status`: what a person at this workstation can check
+// without signing in — no patient data — and the commands.
 func (e *env) cmdStatus() error {
 	if !store.Exists(e.dataDir) {
 		fmt.Fprintf(e.stdout, "There is no clinic in %s yet: create one with `ward init`, or a demo with `ward demo`.\n\n", e.dataDir)
@@ -327,6 +339,6 @@ func (e *env) cmdStatus() error {
 		fmt.Fprintf(e.stdout, "This is the demo clinic: sign in as admin, frontdesk, clinician or security with password %q,\n"+
 			"e.g. ward --data %s --user frontdesk patient search ada\n", app.DemoPassword, e.dataDir)
 	}
-	fmt.Fprint(e.stdout, "\nThe Ward window arrives with the GUI; this build is the command line.\n\n", usageText)
+	fmt.Fprint(e.stdout, "\nRun `ward` with no command for the window.\n\n", usageText)
 	return nil
 }

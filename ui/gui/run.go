@@ -1,0 +1,35 @@
+package gui
+
+import (
+	"context"
+	"fmt"
+
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"ward/app"
+	"ward/assets"
+	"ward/store"
+)
+
+// Run opens Ward's window on the clinic in dataDir and returns when the
+// window is closed. A clinic that cannot be opened (no database, keyring
+// locked, key missing) still gets a window that says why and what to do.
+func Run(dataDir string) error {
+	fa := fyneapp.NewWithID(AppID)
+	fa.SetIcon(assets.Icon)
+	var clinic *app.Clinic
+	var err error
+	if !store.Exists(dataDir) {
+		err = fmt.Errorf("there is no clinic in %s yet: create one with `ward init` (or a demo clinic with `ward demo`), then start Ward again", dataDir)
+	} else {
+		clinic, err = app.Open(context.Background(), dataDir, store.OSKeyring{})
+	}
+	u := New(fa, clinic, err)
+	u.installActivityHooks()
+	fa.Lifecycle().SetOnExitedForeground(u.focusLost)
+	u.win.ShowAndRun()
+	if clinic != nil {
+		return clinic.Close()
+	}
+	return nil
+}
