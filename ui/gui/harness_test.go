@@ -70,9 +70,12 @@ func typeSignIn(u *UI, username, password string) {
 	test.Type(f.username, username)
 	f.password.SetText("")
 	test.Type(f.password, password)
-	f.password.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	f.password.TypedKey(&fyneKeyReturn)
 	u.settle()
 }
+
+// fyneKeyReturn is the Enter key, for Entry.TypedKey.
+var fyneKeyReturn = fyne.KeyEvent{Name: fyne.KeyReturn}
 
 // tap presses a button and waits for the work it started.
 func tap(u *UI, b *widget.Button) {

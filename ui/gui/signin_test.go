@@ -134,8 +134,8 @@ func assertAudited(t *testing.T, c *app.Clinic, actions ...string) {
 	}
 }
 
-// auditActions lists the newest 1000 entries' actions with their outcomes,
-// " act outcome ", read the way the audit viewer reads them (as the demo's
+// auditActions lists the newest 1000 entries as " action outcome detail ",
+// read the way the audit viewer reads them (as the demo's
 // security officer, in a session of its own).
 func auditActions(t *testing.T, c *app.Clinic) string {
 	t.Helper()
@@ -151,7 +151,7 @@ func auditActions(t *testing.T, c *app.Clinic) string {
 	}
 	var b strings.Builder
 	for _, e := range page {
-		b.WriteString(" " + e.Action + " " + e.Outcome + " ")
+		b.WriteString(" " + e.Action + " " + e.Outcome + " " + e.Detail + " ")
 	}
 	return b.String()
 }
