@@ -2,7 +2,10 @@ package gui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"runtime"
 
 	fyneapp "fyne.io/fyne/v2/app"
 
@@ -15,6 +18,10 @@ import (
 // window is closed. A clinic that cannot be opened (no database, keyring
 // locked, key missing) still gets a window that says why and what to do.
 func Run(dataDir string) error {
+	if runtime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return errors.New("Ward's window needs a desktop session, and none is reachable (DISPLAY and WAYLAND_DISPLAY are not set): " +
+			"start Ward from the desktop, or use the command line (`ward help`)")
+	}
 	fa := fyneapp.NewWithID(AppID)
 	fa.SetIcon(assets.Icon)
 	var clinic *app.Clinic
