@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"ward/store"
 	"ward/store/audit"
+	wsync "ward/sync"
 )
 
 // Identities recorded in the audit chain for work no signed-in person did.
@@ -36,6 +38,9 @@ type Clinic struct {
 	name    string
 	viaKit  bool
 	clock   Clock // nil = the wall clock
+
+	replicaOnce sync.Once // the replica's segment layer (replica.go)
+	repl        *wsync.Replica
 }
 
 // InitOptions describe a new clinic.

@@ -73,6 +73,21 @@ const (
 	ActBackupVerify Action = "backup.verify" // a restore drill
 	ActBackupStatus Action = "backup.status"
 	ActRestore      Action = "backup.restore"
+
+	// The replica (issue 5). replica.* entries are the workstation's own
+	// work (user "system"): replica.apply (a peer's segment applied),
+	// replica.quarantine (one refused), replica.retry (one sent back),
+	// replica.join (started from a peer's snapshot).
+	ActSyncStatus  Action = "sync.status"
+	ActSyncApprove Action = "sync.approve" // admit a workstation, hand it the clinic key and a snapshot
+	ActSyncRemove  Action = "sync.remove"  // revoke a lost or stolen workstation
+	ActSyncRetry   Action = "sync.retry"   // send a refused segment back to be applied
+	// The transport and pairing (sync/node). sync.join is the workstation's
+	// own record (user "system") of a join request and how it ended.
+	ActSyncInvite     Action = "sync.invite"      // make a one-time invite code for a new workstation
+	ActSyncBackupPeer Action = "sync.backup-peer" // add or remove an untrusted backup peer (a NAS)
+	ActSyncConfig     Action = "sync.config"      // this workstation's listen address, LAN discovery
+	ActSyncJoin       Action = "sync.join"
 )
 
 // permissions is the one table of who may do what. docs/roles.md shows it
@@ -118,6 +133,15 @@ var permissions = map[Action][]string{
 	ActBackup:       {RoleAdmin, RoleSecurity},
 	ActBackupVerify: {RoleAdmin, RoleSecurity},
 	ActBackupStatus: {RoleAdmin, RoleSecurity},
+
+	ActSyncStatus:  {RoleAdmin, RoleSecurity},
+	ActSyncApprove: {RoleAdmin},
+	ActSyncRemove:  {RoleAdmin},
+	ActSyncRetry:   {RoleAdmin},
+
+	ActSyncInvite:     {RoleAdmin},
+	ActSyncBackupPeer: {RoleAdmin},
+	ActSyncConfig:     {RoleAdmin},
 }
 
 // Allowed tells whether someone holding roles may perform act.

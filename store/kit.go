@@ -129,13 +129,32 @@ func (k *Kit) Open(code string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := aead.Open(nil, k.Nonce, k.Sealed, k.header())
-	if err != nil {
+	key, err := openKey(aead, k.Nonce, k.Sealed, k.header())
+	switch {
+	case errors.Is(err, errTagMismatch):
 		return nil, ErrWrongRecoveryCode
+	case err != nil:
+		return nil, errors.New("the emergency kit holds a key of the wrong size: the kit file is damaged")
+	}
+	return key, nil
+}
+
+var (
+	errTagMismatch = errors.New("the sealed key does not open: wrong key, or the data around it was changed")
+	errKeySize     = errors.New("the sealed key is not a database key")
+)
+
+// openKey opens a database-sized key sealed with aead (the kit's, a
+// backup's): errTagMismatch when the tag does not verify, errKeySize when
+// what it holds is not 32 bytes.
+func openKey(aead cipher.AEAD, nonce, sealed, ad []byte) ([]byte, error) {
+	key, err := aead.Open(nil, nonce, sealed, ad)
+	if err != nil {
+		return nil, errTagMismatch
 	}
 	if len(key) != KeySize {
 		zero(key)
-		return nil, errors.New("the emergency kit holds a key of the wrong size: the kit file is damaged")
+		return nil, errKeySize
 	}
 	return key, nil
 }
@@ -248,7 +267,16 @@ func WriteKitFile(path string, k *Kit) error {
 }
 
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	return writeFileAtomicFunc(path, perm, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// writeFileAtomicFunc is writeFileAtomic for content that write streams into
+// the temp file (named beside path, so the rename stays on one disk).
+func writeFileAtomicFunc(path string, perm os.FileMode, write func(f *os.File) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), tempPattern(path))
 	if err != nil {
 		return err
 	}
@@ -257,7 +285,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		tmp.Close()
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -273,6 +301,10 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	}
 	return syncDir(filepath.Dir(path))
 }
+
+// tempPattern names the temp files written beside path: hidden, and never
+// mistaken for the file itself.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp-*" }
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

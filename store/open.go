@@ -52,6 +52,10 @@ type DB struct {
 	sign  ed25519.PrivateKey
 	clock HLC
 	audit *audit.Writer
+	// The replica (store/replica.go): table columns for row JSON, and the
+	// signal that committed writes await export.
+	tables  tableCache
+	changes chan struct{}
 }
 
 // Node is a workstation of the clinic.
@@ -113,11 +117,14 @@ func (c *connector) wipe() {
 // instead of ~0.7 s). It contains the key: never log or wrap it in an error.
 // _txlock=immediate: every Ward transaction writes (reads are audited), so
 // taking the write lock at BEGIN avoids SQLITE_BUSY upgrades mid-transaction.
-func dsnFor(path string, key []byte) string {
+func dsnFor(path string, key []byte) string { return keyedDSN(path, key, dsnOptions) }
+
+// keyedDSN is dsnFor with other connection options.
+func keyedDSN(path string, key []byte, options string) string {
 	v := url.Values{}
 	v.Set("_pragma_key", "x'"+hex.EncodeToString(key)+"'")
 	v.Set("_pragma_cipher_page_size", fmt.Sprint(pageSize))
-	return path + "?" + v.Encode() + "&" + dsnOptions
+	return path + "?" + v.Encode() + "&" + options
 }
 
 const dsnOptions = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate"
@@ -263,7 +270,7 @@ func (db *DB) load(ctx context.Context) error {
 	}
 	db.clock.Observe(uint64(maxHLC.Int64))
 	db.audit = &audit.Writer{Node: db.self.ID, Key: db.sign}
-	return nil
+	return db.prepareReplica(ctx)
 }
 
 func (db *DB) createNode(ctx context.Context, name string) error {

@@ -304,14 +304,9 @@ func prefixed(prefix, columns string) string {
 // once, and the triggers put back (from their own text in sqlite_master, so
 // the migration stays their only definition).
 func (tx *Tx) BulkAddPatients(ps []Patient, progress func(done int)) error {
-	triggers, err := tx.patientTriggers()
+	triggers, err := tx.setAsidePatientTriggers()
 	if err != nil {
 		return err
-	}
-	for name := range triggers {
-		if _, err := tx.tx.ExecContext(tx.ctx, "DROP TRIGGER "+name); err != nil {
-			return err
-		}
 	}
 	ins, err := tx.tx.PrepareContext(tx.ctx, `INSERT INTO patients(`+patientColumns+`, search_terms, origin, hlc)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -324,6 +319,10 @@ func (tx *Tx) BulkAddPatients(ps []Patient, progress func(done int)) error {
 		return err
 	}
 	defer logIns.Close()
+	logFrom, err := tx.changeLogHead()
+	if err != nil {
+		return err
+	}
 	now := tx.now.Truncate(time.Second)
 	for i := range ps {
 		p := &ps[i]
@@ -348,13 +347,11 @@ func (tx *Tx) BulkAddPatients(ps []Patient, progress func(done int)) error {
 			progress(i + 1)
 		}
 	}
-	if _, err := tx.tx.ExecContext(tx.ctx, "INSERT INTO patients_fts(patients_fts) VALUES ('rebuild')"); err != nil {
+	if err := tx.fillRowJSON("patients", logFrom); err != nil {
 		return err
 	}
-	for _, def := range triggers {
-		if _, err := tx.tx.ExecContext(tx.ctx, def); err != nil {
-			return err
-		}
+	if err := tx.restorePatientTriggers(triggers); err != nil {
+		return err
 	}
 	if progress != nil {
 		progress(len(ps))

@@ -253,8 +253,8 @@ func TestBulkAddKeepsSearchAndTriggers(t *testing.T) {
 			}
 		}
 		trig, _ := tx.patientTriggers()
-		if len(trig) != 3 {
-			t.Errorf("%d search triggers after the bulk load, want 3", len(trig))
+		if len(trig) != 4 { // 3 search triggers + patients_field_clocks (005)
+			t.Errorf("%d patient triggers after the bulk load, want 4", len(trig))
 		}
 		return nil
 	})

@@ -23,6 +23,9 @@ type Tx struct {
 	tx  *sql.Tx
 	db  *DB
 	now time.Time
+	// changed: the change log grew; after commit the replica's exporter
+	// is told (DB.Changes).
+	changed bool
 }
 
 // Update runs fn in one write transaction and commits when fn returns nil.
@@ -40,11 +43,15 @@ func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return friendlyWriteError(err)
 	}
+	if tx.changed {
+		db.notifyChanged()
+	}
 	return nil
 }
 
 // Audit appends an entry to this node's audit chain inside the transaction.
 func (tx *Tx) Audit(ev audit.Event) (audit.Entry, error) {
+	tx.changed = true // the replica sends this node's chain too
 	return tx.db.audit.Append(tx.ctx, tx.tx, ev)
 }
 
@@ -71,9 +78,21 @@ func (tx *Tx) logChange(table, id, op string, hlc uint64, row any) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.tx.ExecContext(tx.ctx, `INSERT INTO change_log(hlc, origin, table_name, row_id, op, data)
-		VALUES (?, ?, ?, ?, ?, ?)`, int64(hlc), tx.db.self.ID, table, id, op, data)
-	return err
+	// The row itself (row JSON, store/rowjson.go), read back in the same
+	// statement, is what a peer applies.
+	stmt, err := tx.db.logStatement(tx.ctx, tx.tx, table)
+	if err != nil {
+		return err
+	}
+	res, err := tx.tx.StmtContext(tx.ctx, stmt).ExecContext(tx.ctx, int64(hlc), tx.db.self.ID, table, id, op, data, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("the change log could not read back the %s row just written (%v)", singular(table), err)
+	}
+	tx.changed = true
+	return nil
 }
 
 func jsonRow(row any) (string, error) {

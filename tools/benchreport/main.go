@@ -74,6 +74,28 @@ var comparisons = []comparison{
 	{what: "Password sign-in (argon2id), at least 0.2 s", subject: "BenchmarkSignIn", metric: "s", min: 0.2, absolute: true, unit: "s"},
 	{what: "Password sign-in (argon2id), at most 1 s", subject: "BenchmarkSignIn", metric: "s", max: 1, absolute: true, unit: "s"},
 	{what: "`ward demo --patients 100000`", subject: "BenchmarkDemo100k", metric: "s", max: 60, absolute: true, unit: "s"},
+	// The window, under Xvfb with software GL (Mesa llvmpipe), which inflates memory for every window alike.
+	{what: "GUI cold start to the sign-in screen (median of 5)", subject: "BenchmarkGUIColdStart", metric: "s", max: 1, absolute: true, unit: "s"},
+	{what: "GUI idle RSS, 100k-patient clinic, above an empty Fyne window", subject: "BenchmarkGUIIdle", metric: "extra-MB", max: 60, absolute: true, unit: "MB"},
+	{what: "GUI idle RSS of an empty Fyne window (the baseline)", subject: "BenchmarkGUIIdle", metric: "empty-MB", absolute: true, unit: "MB"},
+	{what: "GUI idle CPU, no text field focused", subject: "BenchmarkGUIIdle", metric: "cpu-%", max: 2, absolute: true, unit: "% of a core"},
+	{what: "Search as you type, keystroke to results painted, p99, 100k patients", subject: "BenchmarkSearchAsYouType", metric: "p99-ms", max: 100, absolute: true, unit: "ms"},
+	{what: "Search as you type, slowest keystroke, 100k patients", subject: "BenchmarkSearchAsYouType", metric: "max-ms", absolute: true, unit: "ms"},
+	// The replica (sync): applying peers' segments, and joining by snapshot.
+	{what: "Replica: apply a segment of 1000 changes", subject: "BenchmarkApply", metric: "ms/segment", absolute: true, unit: "ms"},
+	{what: "Replica: changes applied per second", subject: "BenchmarkApply", metric: "changes/s", absolute: true, unit: "changes/s"},
+	{what: "New workstation joins a 100k-patient clinic (snapshot written + installed)", subject: "BenchmarkJoin100k", metric: "s", max: 60, absolute: true, unit: "s"},
+	// The replica's transport (sync/node): three nodes on 127.0.0.1, write + scan on one → arrival on another.
+	{what: "Replica lag (transport), median, 3 nodes, writes at a clinic's pace", subject: "BenchmarkReplicaLag/paced", metric: "median-ms", max: 300, absolute: true, unit: "ms"},
+	{what: "Replica lag (transport), p99, 3 nodes, writes at a clinic's pace", subject: "BenchmarkReplicaLag/paced", metric: "p99-ms", max: 1000, absolute: true, unit: "ms"},
+	{what: "Replica lag (transport), median, 3 nodes, back-to-back writes", subject: "BenchmarkReplicaLag/burst", metric: "median-ms", max: 300, absolute: true, unit: "ms"},
+	{what: "Replica lag (transport), p99, 3 nodes, back-to-back writes", subject: "BenchmarkReplicaLag/burst", metric: "p99-ms", max: 1000, absolute: true, unit: "ms"},
+	{what: "Idle node RSS (a process running one node, 2 peers connected)", subject: "BenchmarkIdleNodeRSS", metric: "rss-MB", max: 80, absolute: true, unit: "MB"},
+	{what: "Idle node CPU, % of one core", subject: "BenchmarkIdleNodeRSS", metric: "cpu-%", absolute: true, unit: "%"},
+	// 100k patients and 200k audit entries (app/backup_bench_test.go).
+	{what: "Backup of a 100k-patient clinic (`ward backup`)", subject: "BenchmarkBackup100k/backup", metric: "s", max: 10, absolute: true, unit: "s"},
+	{what: "Restore + verification, 100k patients (`ward restore`)", subject: "BenchmarkBackup100k/restore", metric: "s", max: 30, absolute: true, unit: "s"},
+	{what: "Restore drill, 100k patients (`ward backup verify`)", subject: "BenchmarkBackup100k/verify", metric: "s", absolute: true, unit: "s"},
 }
 
 func main() {

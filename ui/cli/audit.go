@@ -171,13 +171,18 @@ func printAuditReport(w io.Writer, rep audit.Report) {
 
 // progress reports long work on stderr, at most a few times a second.
 func (e *env) progress(what string) func(done, total uint64) {
+	return e.progressf(what, func(done, total uint64) string { return fmt.Sprintf("%d of %d", done, total) })
+}
+
+// progressf is progress with the figures said by say.
+func (e *env) progressf(what string, say func(done, total uint64) string) func(done, total uint64) {
 	last := time.Time{}
 	return func(done, total uint64) {
 		if time.Since(last) < 200*time.Millisecond && done != total {
 			return
 		}
 		last = time.Now()
-		fmt.Fprintf(e.stderr, "\r%s: %d of %d", what, done, total)
+		fmt.Fprintf(e.stderr, "\r%s: %s", what, say(done, total))
 		if done == total {
 			fmt.Fprintln(e.stderr)
 		}

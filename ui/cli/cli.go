@@ -80,7 +80,7 @@ Commands:
   user password            change your own password
   user pin [--remove]      set (or remove) your quick-unlock PIN
   user totp enroll [--qr FILE] | confirm | disable      your authenticator app (TOTP)
-` + recordsUsage
+` + recordsUsage + backupUsage + syncUsage
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -174,6 +174,14 @@ func (e *env) run(args []string) error {
 		return e.cmdAudit(rest)
 	case "settings":
 		return e.cmdSettings(rest)
+	case "backup":
+		return e.cmdBackup(rest)
+	case "restore":
+		return e.cmdRestore(rest)
+	case "serve":
+		return e.cmdServe(rest)
+	case "sync":
+		return e.cmdSync(rest)
 	}
 	return usagef("unknown command %q", cmd)
 }

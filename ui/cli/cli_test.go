@@ -40,6 +40,8 @@ func TestScripts(t *testing.T) {
 		"grab-id":      grabID,
 	}
 	maps.Copy(cmds, authCmds)
+	maps.Copy(cmds, backupCmds)
+	maps.Copy(cmds, syncCmds)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {

@@ -124,6 +124,7 @@ func (e *env) cmdRekey(args []string) error {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "The database key was rotated: the old key and the old emergency kit no longer open it.")
+	fmt.Fprintln(e.stdout, "Backups made before now still restore only with the OLD recovery code: keep it until they have rotated out.")
 	e.printRecoveryCode(c, code)
 	return nil
 }
@@ -181,5 +182,9 @@ func (e *env) cmdDemo(args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Added %d synthetic patients in %.1f s (the clinic now has %d).\n", *n, time.Since(start).Seconds(), have+*n)
-	return nil
+	ids := make([]string, min(len(ps), 12))
+	for i := range ids {
+		ids[i] = ps[i].ID
+	}
+	return c.AddDemoDay(e.ctx, ids)
 }

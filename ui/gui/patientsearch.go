@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	"ward/app"
@@ -15,8 +16,9 @@ import (
 )
 
 // patientSearch is the search box every screen that picks a patient uses:
-// results as you type (FTS over names, MRN, phone, birth date), arrow keys
-// and Enter or a tap to choose. Each search is one audited trip through
+// results as you type (FTS over names, MRN, phone, birth date); Enter
+// chooses the first, Down goes into the list (arrow keys, then Enter or
+// Space), and a tap chooses any. Each search is one audited trip through
 // the door (patient.search, with a count, never the words typed).
 //
 // Typing faster than the database answers does not queue searches: while
@@ -25,8 +27,8 @@ import (
 type patientSearch struct {
 	u        *UI
 	s        *app.Session
-	entry    *widget.Entry
-	list     *widget.List
+	entry    *keyEntry // Esc does what onEsc says (close a picker dialog)
+	list     *resultList
 	status   *widget.Label
 	results  []store.Patient
 	onChosen func(store.Patient)
@@ -49,25 +51,36 @@ const searchLimit = 50
 // goroutine with the patient picked.
 func (u *UI) newPatientSearch(s *app.Session, onChosen func(store.Patient)) *patientSearch {
 	ps := &patientSearch{u: u, s: s, onChosen: onChosen}
-	ps.entry = widget.NewEntry()
-	ps.entry.SetPlaceHolder("Search patients: name, MRN, phone or birth date (YYYY-MM-DD)")
+	ps.entry = newKeyEntry("Search patients: name, MRN, phone or birth date (YYYY-MM-DD)")
 	ps.entry.OnChanged = ps.typed
 	ps.entry.OnSubmitted = func(string) { ps.choose(0) }
 	ps.status = widget.NewLabel("")
-	ps.list = widget.NewList(
-		func() int { return len(ps.results) },
-		func() fyne.CanvasObject {
-			return container.NewGridWithColumns(4, widget.NewLabel("name"), widget.NewLabel("born"),
-				widget.NewLabel("MRN"), widget.NewLabel("phone"))
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			p := ps.results[i]
-			cells := o.(*fyne.Container).Objects
-			cells[0].(*widget.Label).SetText(p.Name)
-			cells[1].(*widget.Label).SetText("born " + p.BirthDate)
-			cells[2].(*widget.Label).SetText(p.MRN)
-			cells[3].(*widget.Label).SetText(p.Phone)
-		})
+	ps.list = &resultList{}
+	ps.list.Length = func() int { return len(ps.results) }
+	ps.list.CreateItem = func() fyne.CanvasObject { // the name takes the room the rest leaves, cut short with "…"
+		name := widget.NewLabel("name")
+		name.Truncation = fyne.TextTruncateEllipsis
+		return container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewLabel("born"),
+			widget.NewLabel("MRN"), widget.NewLabel("phone")), name)
+	}
+	ps.list.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
+		p := ps.results[i]
+		row := o.(*fyne.Container).Objects
+		row[0].(*widget.Label).SetText(p.Name)
+		rest := row[1].(*fyne.Container).Objects
+		rest[0].(*widget.Label).SetText("born " + p.BirthDate)
+		rest[1].(*widget.Label).SetText(p.MRN)
+		rest[2].(*widget.Label).SetText(p.Phone)
+	}
+	ps.list.OnHighlighted = func(i widget.ListItemID) { ps.list.highlighted = i }
+	ps.list.back = ps.focus
+	ps.list.ExtendBaseWidget(ps.list)
+	ps.entry.onDown = func() {
+		if len(ps.results) > 0 {
+			ps.list.Highlight(0)
+			ps.u.win.Canvas().Focus(ps.list)
+		}
+	}
 	ps.list.OnSelected = func(i widget.ListItemID) {
 		ps.list.UnselectAll()
 		ps.choose(i)
@@ -145,6 +158,10 @@ func (ps *patientSearch) choose(i int) {
 	ps.onChosen(ps.results[i])
 }
 
+// refresh searches again for the text in the box (after a change that
+// may have changed the answer: an edit, a merge).
+func (ps *patientSearch) refresh() { ps.typed(ps.entry.Text) }
+
 // focus puts the cursor in the search box.
 func (ps *patientSearch) focus() { ps.u.win.Canvas().Focus(ps.entry) }
 
@@ -153,4 +170,63 @@ func (ps *patientSearch) focus() { ps.u.win.Canvas().Focus(ps.entry) }
 func (ps *patientSearch) clear() {
 	ps.entry.SetText("")
 	ps.show("", nil, nil)
+}
+
+// resultList is the list of matches: Enter, as well as Space, chooses the
+// one highlighted; Esc, or Up from the first, goes back to the search box.
+type resultList struct {
+	widget.List
+	highlighted widget.ListItemID
+	back        func()
+}
+
+// TypedKey chooses on Enter and goes back on Esc or Up from the top.
+func (l *resultList) TypedKey(ev *fyne.KeyEvent) {
+	switch {
+	case ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter:
+		l.Select(l.highlighted)
+	case ev.Name == fyne.KeyEscape || (ev.Name == fyne.KeyUp && l.highlighted == 0):
+		l.back()
+	default:
+		l.List.TypedKey(ev)
+	}
+}
+
+// keyEntry is a text box in which Esc does what onEsc says (a formEntry)
+// and the window's own shortcuts still work: a plain Entry takes every
+// Ctrl+letter for itself, so Ctrl+L (lock) and Ctrl+N (new patient) would
+// do nothing while the cursor is in a field. In a one-line box, Down does
+// what onDown says, when set (go into a list of choices).
+type keyEntry struct {
+	formEntry
+	onDown func()
+}
+
+// TypedKey hands Down to onDown.
+func (e *keyEntry) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyDown && e.onDown != nil && !e.MultiLine {
+		e.onDown()
+		return
+	}
+	e.formEntry.TypedKey(ev)
+}
+
+func newKeyEntry(placeholder string) *keyEntry {
+	e := &keyEntry{}
+	e.ExtendBaseWidget(e)
+	e.SetPlaceHolder(placeholder)
+	return e
+}
+
+// TypedShortcut hands Ctrl+letter shortcuts to the window: an Entry has no
+// use for any of them (copy, paste, undo and select all are shortcuts of
+// their own kind, not Ctrl+letter ones).
+func (e *keyEntry) TypedShortcut(s fyne.Shortcut) {
+	if cs, ok := s.(*desktop.CustomShortcut); ok && len(cs.KeyName) == 1 && cs.KeyName >= "A" && cs.KeyName <= "Z" {
+		if c, ok := fyne.CurrentApp().Driver().CanvasForObject(e).(fyne.Shortcutable); ok {
+			c.TypedShortcut(s)
+			return
+		}
+	}
+	e.Entry.TypedShortcut(s)
 }

@@ -32,7 +32,10 @@ func Run(dataDir string) error {
 		clinic, err = app.Open(context.Background(), dataDir, store.OSKeyring{})
 	}
 	u := New(fa, clinic, err)
+	u.applyTheme()
 	u.installActivityHooks()
+	u.watchScreenLock()
+	u.startTour()
 	fa.Lifecycle().SetOnExitedForeground(u.focusLost)
 	u.win.ShowAndRun()
 	if clinic != nil {

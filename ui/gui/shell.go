@@ -78,7 +78,7 @@ func (u *UI) showShell(s *app.Session) {
 	who := widget.NewLabelWithStyle(fmt.Sprintf("%s  ·  %s", user.DisplayName, strings.Join(roleNames(user.Roles), ", ")),
 		fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	clinic := widget.NewLabel(u.clinic.Name())
-	header := container.NewBorder(nil, nil, container.NewHBox(clinic, who), container.NewHBox(sh.countdown, sh.lock, sh.switchU, sh.signOut))
+	header := container.NewBorder(nil, nil, container.NewHBox(clinic, who), container.NewHBox(sh.countdown, u.themeToggle(), u.accountButton(s), sh.lock, sh.switchU, sh.signOut))
 
 	sh.tabs = container.NewAppTabs()
 	for _, sec := range sections {
