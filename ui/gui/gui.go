@@ -35,6 +35,7 @@ type UI struct {
 	shell   *shell      // the signed-in frame, nil on the sign-in and lock screens
 	signin  *signInForm // the sign-in / lock screen while it shows
 	pending sync.WaitGroup
+	doneMu  sync.Mutex // one work result shown at a time (see work)
 }
 
 // New makes the window for clinic on fa. openErr, when clinic is nil, is
@@ -100,6 +101,11 @@ func (u *UI) work(fn func(ctx context.Context) error, done func(error)) {
 	go func() {
 		defer u.pending.Done()
 		err := fn(u.ctx)
+		// The real driver runs done on its own goroutine, one at a time;
+		// Fyne's test driver runs it right here, so two finishing together
+		// would touch widgets at once. The lock makes both behave alike.
+		u.doneMu.Lock()
+		defer u.doneMu.Unlock()
 		fyne.DoAndWait(func() { done(err) })
 	}()
 }
