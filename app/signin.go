@@ -241,4 +241,4 @@ func (c *Clinic) BeginTOTPAtSignIn(ctx context.Context, username, password strin
 // dummyHash makes a sign-in with an unknown username cost as much as one
 // with a known username: argon2id of a throwaway password, with the
 // password cost (TestDummyHashCost keeps them equal).
-const dummyHash = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$Qk1mOKtiT0l1T3BQ2e7D0nYfU5cSx0s4mJQDk1Yd2ZA"
+const dummyHash = "$argon2id$v=19$m=131072,t=5,p=2$c29tZXNhbHRzb21lc2FsdA$PGI/gXE5D6TLRCGePjysR7hh+ia/UoKOSnszDc3JiEw"
