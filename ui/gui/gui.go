@@ -36,6 +36,8 @@ type UI struct {
 	signin  *signInForm // the sign-in / lock screen while it shows
 	pending sync.WaitGroup
 	doneMu  sync.Mutex // one work result shown at a time (see work)
+
+	jobProblem app.Event // the newest failed background job, if any (guarded by mu)
 }
 
 // New makes the window for clinic on fa. openErr, when clinic is nil, is

@@ -32,6 +32,10 @@ func Run(dataDir string) error {
 		clinic, err = app.Open(context.Background(), dataDir, store.OSKeyring{})
 	}
 	u := New(fa, clinic, err)
+	jobsDone := make(<-chan struct{})
+	if clinic != nil {
+		jobsDone = u.runJobs()
+	}
 	u.applyTheme()
 	u.installActivityHooks()
 	u.watchScreenLock()
@@ -39,6 +43,7 @@ func Run(dataDir string) error {
 	fa.Lifecycle().SetOnExitedForeground(u.focusLost)
 	u.win.ShowAndRun()
 	if clinic != nil {
+		<-jobsDone // the window's close cancelled them
 		return clinic.Close()
 	}
 	return nil

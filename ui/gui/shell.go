@@ -26,6 +26,9 @@ type shell struct {
 	switchU   *widget.Button
 	signOut   *widget.Button
 	sections  []section
+	// background shows a failed background job (backup, replica) to the
+	// people who can act on it: administrators and security officers.
+	background *widget.Label
 }
 
 // A section is one tab of the shell. allowed says whether the person's
@@ -65,6 +68,7 @@ var sections = []section{
 func (u *UI) showShell(s *app.Session) {
 	u.closeDialogs()
 	u.signin = nil
+	releasePasswordMemory()
 	sh := &shell{s: s}
 	user := s.User()
 	u.setTitle(user.DisplayName)
@@ -94,7 +98,11 @@ func (u *UI) showShell(s *app.Session) {
 	u.mu.Lock()
 	u.shell = sh
 	u.mu.Unlock()
-	u.win.SetContent(container.NewBorder(container.NewVBox(header, widget.NewSeparator()), nil, nil, nil, body))
+	sh.background = widget.NewLabel("")
+	sh.background.Importance = widget.DangerImportance
+	sh.background.Wrapping = fyne.TextWrapWord
+	u.showJobProblem(sh)
+	u.win.SetContent(container.NewBorder(container.NewVBox(header, widget.NewSeparator()), sh.background, nil, nil, body))
 	u.addShortcuts()
 }
 
