@@ -319,12 +319,20 @@ func TestUnknownUsernameLikeKnown(t *testing.T) {
 	ctx := context.Background()
 	c, _, _ := newClinic(t) // real password cost for root
 	n := len(auditEntries(t, c))
-	start := time.Now()
-	_, errKnown := c.SignIn(ctx, "root", "not the password")
-	known := time.Since(start)
-	start = time.Now()
-	_, errUnknown := c.SignIn(ctx, "my secret password", "not the password")
-	unknown := time.Since(start)
+	// The faster of two tries each, so a busy machine's pauses do not
+	// decide the comparison (two failures stay below the back-off).
+	var errKnown, errUnknown error
+	fastest := func(user string, err *error) time.Duration {
+		best := time.Hour
+		for range 2 {
+			start := time.Now()
+			_, *err = c.SignIn(ctx, user, "not the password")
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	known := fastest("root", &errKnown)
+	unknown := fastest("my secret password", &errUnknown)
 	if !errors.Is(errKnown, ErrBadCredentials) || errKnown.Error() != errUnknown.Error() {
 		t.Fatalf("different answers: %v / %v", errKnown, errUnknown)
 	}
