@@ -66,7 +66,7 @@ run: build deps-test
 	DATA="$(DATA)" ./scripts/run.sh
 
 test: deps deps-test
-	$(KEYRING) sh -c '$(GO) vet -tags "$(TAGS)" $(PKGS) && $(GO) test -tags "$(TAGS)" -count=1 $(PKGS)'
+	$(KEYRING) sh -c '$(GO) vet -tags "$(TAGS)" $(PKGS) && $(GO) test -tags "$(TAGS)" -count=1 -timeout 25m $(PKGS)'
 
 bench: deps deps-test
 	@mkdir -p $(dir $(BENCH_RAW))
@@ -92,8 +92,12 @@ $(FYNE_TOOL):
 
 # The Linux bundle from FyneApp.toml (name, id, version, icon): a tarball
 # with the binary, a .desktop file, the icon and a Makefile to install them.
+# The tool rewrites FyneApp.toml after packaging (Build+1, comments gone):
+# the file is put back as it was, so a build changes no tracked file.
 package: deps $(FYNE_TOOL)
-	$(FYNE_TOOL) package -os linux -release -tags "$(subst $(space),$(comma),$(TAGS))"
+	cp FyneApp.toml bin/FyneApp.toml.orig
+	$(FYNE_TOOL) package -os linux -release -tags "$(subst $(space),$(comma),$(TAGS))"; \
+		rc=$$?; mv -f bin/FyneApp.toml.orig FyneApp.toml; exit $$rc
 	mv -f Ward.tar.xz bin/Ward.tar.xz
 	@echo "wrote bin/Ward.tar.xz (install: see README, Install)"
 
