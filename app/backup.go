@@ -329,12 +329,14 @@ type RestoreResult struct {
 // with the recovery code, writes it into a staging folder inside Dir,
 // verifies it (integrity, cipher, audit chains, heads), copies it under a
 // fresh key with a new emergency kit, records the restore in its audit
-// chain, and only then moves it into place. Before that last step nothing in
-// Dir changes but the staging folder, which is removed on failure.
+// chain, and only then moves it into place. Until then Dir gains only the
+// staging folder (removed on failure) and ward.kit.pending.
 //
 // The new key waits in the keyring's "rekey pending" entry and the new kit in
 // ward.kit.pending until the database is in place: a restore cut short after
-// that point is finished by the next Open, exactly as an interrupted rekey.
+// that point is finished by the next Open, exactly as an interrupted rekey
+// (and one cut short before it is discarded by the next Open of the database
+// that was there).
 func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 	var res RestoreResult
 	live := store.Exists(o.Dir)

@@ -37,6 +37,13 @@ if ! read -r -t 10 n <"$tmp/display" || [ -z "$n" ]; then
 fi
 
 export DISPLAY=":$n" LANG=${LANG:-en_US.UTF-8}
+# Wait until the server answers on its display (xdotool, when installed).
+if command -v xdotool >/dev/null 2>&1; then
+	for _ in $(seq 50); do
+		xdotool getdisplaygeometry >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+fi
 set +e
 "$@"
 rc=$?

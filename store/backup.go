@@ -360,9 +360,7 @@ func (b *Backup) KeyFromCode(code string) ([]byte, error) {
 // KeyFromDB opens the backup key with the key of db, the workstation's open
 // database: how scheduled drills open backups without the recovery code.
 func (b *Backup) KeyFromDB(db *DB) ([]byte, error) {
-	db.conn.mu.Lock()
-	dbKey := bytes.Clone(db.conn.key)
-	db.conn.mu.Unlock()
+	dbKey := db.conn.keyCopy()
 	if dbKey == nil {
 		return nil, errors.New("the database is closed")
 	}
@@ -427,4 +425,12 @@ func (b *Backup) WriteDatabase(dir string) error {
 		os.Remove(path)
 	}
 	return err
+}
+
+// keyCopy is a copy of the database key for wrapping or unwrapping a backup
+// key (nil once the database is closed); the caller wipes it.
+func (c *connector) keyCopy() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.key)
 }

@@ -326,3 +326,42 @@ func FuzzParseBackupHeader(f *testing.F) {
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// vectorCode opens testdata/backup/good_v1.wbak (see its README).
+const vectorCode = "VECT0-RC0DE-0F0RW-ARDBA-CKP01"
+
+// A backup made by the first Ward that wrote ward-backup/v1 restores in this
+// one: format stability, and old schemas migrated on open.
+func TestBackupVectorV1(t *testing.T) {
+	b, err := OpenBackup("testdata/backup/good_v1.wbak")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := b.Header
+	if h.Clinic != "Vector Clinic" || len(h.Chains) != 1 || h.Chains[0].Seq != 3 || h.Kit.Clinic != "Vector Clinic" {
+		t.Fatalf("header: %+v", h)
+	}
+	if err := b.CheckBody(); err != nil {
+		t.Fatal(err)
+	}
+	key, err := b.KeyFromCode(vectorCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := restoreTo(t, b, key)
+	if got := heads(t, db); fmt.Sprint(got) != fmt.Sprint(h.Chains) {
+		t.Fatalf("heads %v, header %v", got, h.Chains)
+	}
+	var found []Patient
+	update(t, db, func(tx *Tx) error {
+		var err error
+		found, err = tx.SearchPatients("vector", 5)
+		return err
+	})
+	if len(found) != 1 || found[0].MRN != "VEC-0001" {
+		t.Fatalf("found %+v", found)
+	}
+	if p, err := db.IntegrityProblems(context.Background()); err != nil || len(p) > 0 {
+		t.Fatalf("integrity: %v %v", p, err)
+	}
+}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -33,10 +32,10 @@ type BackupOptions struct {
 // The copy is consistent and online: it is read in one read transaction (a
 // WAL snapshot) while the workstation keeps writing, and the audit chain
 // heads in the header are read in that same transaction. It is never plain:
-// sqlcipher_export writes it into an attached database encrypted with a fresh
-// random backup key, in a temp file beside path; the backup file is then
-// written under another temp name, synced and renamed. An existing file at
-// path is never replaced.
+// SQLite's backup API copies it page by page into a database encrypted with
+// a fresh random backup key, in a temp file beside path; the backup file is
+// then written under another temp name, synced and renamed. An existing file
+// at path is never replaced.
 func (db *DB) ExportBackup(ctx context.Context, path string, o BackupOptions) (BackupHeader, error) {
 	var h BackupHeader
 	if o.Kit == nil || o.Kit.Node != db.self.ID {
@@ -70,9 +69,10 @@ func (db *DB) ExportBackup(ctx context.Context, path string, o BackupOptions) (B
 		return h, err
 	}
 	h.Clinic, h.Node, h.Created, h.Kit = oneLine(o.Clinic), db.self.ID, time.Now().UTC(), o.Kit
-	db.conn.mu.Lock()
-	dbKey := bytes.Clone(db.conn.key)
-	db.conn.mu.Unlock()
+	dbKey := db.conn.keyCopy()
+	if dbKey == nil {
+		return h, errors.New("the database was closed during the backup")
+	}
 	err = h.seal(dbKey, backupKey)
 	zero(dbKey)
 	if err != nil {

@@ -85,8 +85,12 @@ type connector struct {
 // write, and wiping SQLite's heap alone bought little — the same patient
 // data also lives in Go strings, which cannot be wiped. Keys are still
 // wiped by SQLCipher and by store.
+//
+// temp_store = MEMORY: sorts, temp indexes and temp tables that SQLite would
+// spill to files in /tmp stay in memory, so no patient data reaches a file
+// outside the encrypted database, whatever SQLCipher does with temp files.
 var wardDriver = &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-	_, err := c.Exec(fmt.Sprintf("PRAGMA cache_size = -%d; PRAGMA cipher_memory_security = OFF", cacheSizeKiB), nil)
+	_, err := c.Exec(fmt.Sprintf("PRAGMA cache_size = -%d; PRAGMA cipher_memory_security = OFF; PRAGMA temp_store = MEMORY", cacheSizeKiB), nil)
 	return err
 }}
 

@@ -1,13 +1,13 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -146,68 +146,71 @@ func (a fieldClock) after(b fieldClock) bool {
 func decodeRow(s string) (rowValues, map[string]fieldClock, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
-	var raw map[string]json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return nil, nil, errors.New("a row is not valid JSON")
-	}
-	if dec.More() {
-		return nil, nil, errors.New("a row has data after its JSON")
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil, errors.New("a row is not a JSON object")
 	}
 	vals := rowValues{}
 	var clocks map[string]fieldClock
-	for k, v := range raw {
+	for dec.More() {
+		t, err := dec.Token()
+		k, ok := t.(string)
+		if err != nil || !ok {
+			return nil, nil, errors.New("a row is not valid JSON")
+		}
 		if k == "$clocks" {
-			c, err := decodeClocks(v)
-			if err != nil {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, nil, errors.New("a row is not valid JSON")
+			}
+			if clocks, err = decodeClocks(raw); err != nil {
 				return nil, nil, err
 			}
-			clocks = c
 			continue
 		}
-		x, err := decodeValue(v)
+		v, err := decodeValue(dec)
 		if err != nil {
 			return nil, nil, fmt.Errorf("column %q of a row: %w", k, err)
 		}
-		vals[k] = x
+		vals[k] = v
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, nil, errors.New("a row is not valid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, errors.New("a row has data after its JSON")
 	}
 	return vals, clocks, nil
 }
 
-func decodeValue(v json.RawMessage) (any, error) {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return nil, errors.New("empty value")
+// decodeValue reads one column value: null, a number, a string, or a blob
+// {"$b": hex}.
+func decodeValue(dec *json.Decoder) (any, error) {
+	t, err := dec.Token()
+	if err != nil {
+		return nil, errors.New("not a value")
 	}
-	switch v[0] {
-	case 'n':
-		if string(v) != "null" {
-			return nil, errors.New("not a value")
+	switch v := t.(type) {
+	case nil, string:
+		return v, nil
+	case json.Number:
+		if strings.ContainsAny(string(v), ".eE") {
+			return v.Float64()
 		}
-		return nil, nil
-	case '"':
-		var s string
-		err := json.Unmarshal(v, &s)
-		return s, err
-	case '{':
-		var b struct {
-			B *string `json:"$b"`
+		return v.Int64()
+	case json.Delim:
+		if v != '{' {
+			break
 		}
-		dec := json.NewDecoder(bytes.NewReader(v))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil || b.B == nil {
-			return nil, errors.New("an object that is not a blob")
+		k, _ := dec.Token()
+		h, _ := dec.Token()
+		end, err := dec.Token()
+		hs, ok := h.(string)
+		if k != "$b" || !ok || end != json.Delim('}') || err != nil {
+			break
 		}
-		return hex.DecodeString(*b.B)
-	default:
-		var n json.Number
-		if err := json.Unmarshal(v, &n); err != nil {
-			return nil, errors.New("not a value")
-		}
-		if strings.ContainsAny(string(n), ".eE") {
-			return n.Float64()
-		}
-		return n.Int64()
+		return hex.DecodeString(hs)
 	}
+	return nil, errors.New("a value that is not null, a number, a string or a blob")
 }
 
 func decodeClocks(v json.RawMessage) (map[string]fieldClock, error) {

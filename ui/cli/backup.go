@@ -14,7 +14,7 @@ const backupUsage = `  backup --out FILE        an encrypted backup (restores wi
   backup verify FILE [--code]      restore drill into a temp folder: integrity, cipher, audit chains
   backup status            last good backup, last drill, what needs doing (exit 1 if something does)
   restore --from FILE [--force]    restore into --data DIR under a new key (recovery code asked)
-  serve [--once]           run the background jobs (scheduled backups and drills) until stopped
+  serve [--once]           run the background jobs (backups, drills, replica) until stopped; --once: the backup and drill due now
 `
 
 // ward --user U backup --out FILE | backup verify FILE [--code] | backup status

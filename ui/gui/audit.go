@@ -53,12 +53,13 @@ type auditView struct {
 	newest    *widget.Button
 	newer     *widget.Button
 	older     *widget.Button
+	stop      *widget.Button // while a page is read: a filter nothing matches reads the whole log
+	stopRead  context.CancelFunc
 	pageLabel *widget.Label
 	message   *widget.Label // why a page could not be read
 
 	verify, export *widget.Button
 	result         *widget.Label // the last verification or export, in words
-	exportForm     *chartForm
 }
 
 // Choices of the person and outcome filters.
@@ -104,20 +105,25 @@ func (u *UI) auditSection(s *app.Session) fyne.CanvasObject {
 	v.message.Wrapping = fyne.TextWrapWord
 	v.message.Hide()
 	v.pageLabel = widget.NewLabel("")
-	v.newest = widget.NewButtonWithIcon("Newest", theme.MediaSkipPreviousIcon(), func() { v.before = v.before[:1]; v.load() })
-	v.newer = widget.NewButtonWithIcon("Newer", theme.NavigateBackIcon(), func() { v.before = v.before[:len(v.before)-1]; v.load() })
+	v.newest = widget.NewButtonWithIcon("Newest", theme.MediaSkipPreviousIcon(), func() { v.load(v.review, v.before[:1]) })
+	v.newer = widget.NewButtonWithIcon("Newer", theme.NavigateBackIcon(), func() { v.load(v.review, v.before[:len(v.before)-1]) })
 	v.older = widget.NewButtonWithIcon("Older", theme.NavigateNextIcon(), func() {
-		v.before = append(v.before, audit.CursorOf(v.page[len(v.page)-1]))
-		v.load()
+		v.load(v.review, append(v.before[:len(v.before):len(v.before)], audit.CursorOf(v.page[len(v.page)-1])))
 	})
+	v.stop = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), func() {
+		if v.stopRead != nil {
+			v.stopRead()
+		}
+	})
+	v.stop.Hide()
 	v.newest.Disable()
 	v.newer.Disable()
 	v.older.Disable()
-	pager := container.NewBorder(nil, nil, v.pageLabel, container.NewHBox(v.newest, v.newer, v.older))
+	pager := container.NewBorder(nil, nil, v.pageLabel, container.NewHBox(v.stop, v.newest, v.newer, v.older))
 
 	filters := container.NewGridWithColumns(3,
-		fieldBox(v.from), fieldBox(v.to), fieldBox(v.person),
-		fieldBox(v.patient), fieldBox(v.action), fieldBox(v.outcome))
+		filterBox(v.from), filterBox(v.to), filterBox(v.person),
+		filterBox(v.patient), filterBox(v.action), filterBox(v.outcome))
 	top := container.NewVBox(bar, v.result, filters, container.NewHBox(v.apply, v.reset), v.message, widget.NewSeparator())
 	v.root, v.shown = container.NewBorder(top, pager, nil, nil, v.table), v.start
 	v.ExtendBaseWidget(v)
@@ -130,16 +136,23 @@ func fieldBox(f *chartField) fyne.CanvasObject {
 	return container.NewVBox(widget.NewLabelWithStyle(f.label, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), f.input, f.msg)
 }
 
+// filterBox lays out one filter: its label before the input (the table
+// below gets the height), the line for its problem under both.
+func filterBox(f *chartField) fyne.CanvasObject {
+	l := widget.NewLabelWithStyle(f.label, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	return container.NewVBox(container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(86, l.MinSize().Height), l), nil, f.input), f.msg)
+}
+
 func (v *auditView) buildFilters() {
 	entry := func(placeholder string) *keyEntry {
 		e := newKeyEntry(placeholder)
 		e.OnSubmitted = func(string) { v.applyFilters() }
 		return e
 	}
-	v.from = newChartField("from", "From", entry("YYYY-MM-DD or YYYY-MM-DD HH:MM"))
-	v.to = newChartField("to", "To", entry("YYYY-MM-DD (the whole day) or … HH:MM"))
-	v.patient = newChartField("patient", "Patient id", entry("the patient's record id"))
-	v.action = newChartField("action", "Action", entry("e.g. chart.read, or user. for all of user.*"))
+	v.from = newChartField("from", "From", entry("YYYY-MM-DD [HH:MM]"))
+	v.to = newChartField("to", "To", entry("YYYY-MM-DD [HH:MM]"))
+	v.patient = newChartField("patient", "Patient", entry("the patient's record id"))
+	v.action = newChartField("action", "Action", entry("chart.read, or user. for all user.*"))
 	v.person = newChartField("person", "Person", widget.NewSelect([]string{anyone}, nil))
 	v.person.input.(*widget.Select).SetSelected(anyone)
 	outcomes := widget.NewSelect([]string{anyOutcome, audit.OutcomeSuccess, audit.OutcomeDenied, audit.OutcomeFailure}, nil)
@@ -260,19 +273,15 @@ func (v *auditView) start() {
 			}
 			v.person.input.(*widget.Select).SetOptions(append([]string{anyone}, users...))
 		}
-		v.load()
+		v.load(v.review, v.before)
 	})
 }
 
 // applyFilters checks the filters and shows the newest page they select.
 func (v *auditView) applyFilters() {
-	r, ok := v.filters()
-	if !ok {
-		return
+	if r, ok := v.filters(); ok {
+		v.load(r, []*audit.Cursor{nil})
 	}
-	v.review = r
-	v.before = []*audit.Cursor{nil}
-	v.load()
 }
 
 // filters reads the filter fields, showing under each what is wrong.
@@ -319,8 +328,7 @@ func parseFilterTime(s string, end bool) (time.Time, error) {
 	}
 	t, err := time.ParseInLocation("2006-01-02", s, time.Local)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("type the date as YYYY-MM-DD, or a date and time as YYYY-MM-DD HH:MM (for example %s)",
-			time.Now().Format("2006-01-02 15:04"))
+		return time.Time{}, fmt.Errorf("type YYYY-MM-DD or YYYY-MM-DD HH:MM (for example %s)", time.Now().Format("2006-01-02 15:04"))
 	}
 	if end {
 		t = t.AddDate(0, 0, 1)
@@ -328,30 +336,45 @@ func parseFilterTime(s string, end bool) (time.Time, error) {
 	return t, nil
 }
 
-// load reads the page that starts after v.before's last cursor (one more
-// entry than shown, to know whether there is an older page).
-func (v *auditView) load() {
+// load reads the page of r that starts after before's last cursor (one
+// more entry than shown, to know whether there is an older page), and
+// shows it with r and before as the page's. A read that fails or is
+// stopped leaves the page shown as it was.
+func (v *auditView) load(r audit.Review, before []*audit.Cursor) {
+	if v.stopRead != nil {
+		v.stopRead() // the person asked for another page: the last one is not wanted
+	}
 	v.gen++
 	gen := v.gen
-	r := v.review
-	r.Before = v.before[len(v.before)-1]
-	r.Limit = auditPageSize + 1
+	ctx, stop := context.WithCancel(v.u.ctx)
+	v.stopRead = stop
+	q := r
+	q.Before = before[len(before)-1]
+	q.Limit = auditPageSize + 1
 	var page []audit.Entry
-	v.apply.Disable()
-	v.u.work(func(ctx context.Context) error {
+	v.reading(true)
+	v.u.work(func(context.Context) error {
 		var err error
-		page, err = v.s.ReviewAudit(ctx, r)
+		page, err = v.s.ReviewAudit(ctx, q)
 		return err
 	}, func(err error) {
+		stopped := ctx.Err() != nil
+		stop()
 		if gen != v.gen {
 			return
 		}
-		v.apply.Enable()
-		if err != nil {
+		v.stopRead = nil
+		v.reading(false)
+		switch {
+		case err != nil && stopped: // the form the error takes depends on where the read was
+			showOutcome(v.message, "Stopped: the entries shown are those of the last page read.", true)
+			return
+		case err != nil:
 			showOutcome(v.message, sentence(err), true)
 			return
 		}
 		showOutcome(v.message, "", false)
+		v.review, v.before = r, before
 		v.hasOlder = len(page) > auditPageSize
 		if v.hasOlder {
 			page = page[:auditPageSize]
@@ -361,6 +384,21 @@ func (v *auditView) load() {
 		v.table.ScrollToTop()
 		v.showPager()
 	})
+}
+
+// reading shows Stop while a page is read, and the ways to page when not.
+func (v *auditView) reading(on bool) {
+	if on {
+		v.pageLabel.SetText("Reading the log…")
+		v.stop.Show()
+		for _, b := range []*widget.Button{v.apply, v.newest, v.newer, v.older} {
+			b.Disable()
+		}
+		return
+	}
+	v.stop.Hide()
+	v.apply.Enable()
+	v.showPager()
 }
 
 // showPager says which page shows and which ways one can page.
@@ -513,7 +551,7 @@ func (v *auditView) showExport() {
 	}
 	var path string
 	var f audit.Format
-	v.exportForm = v.u.showChartForm("Export the audit log", "Export", 560, fields, func(_ context.Context, val map[string]string) error {
+	v.u.showChartForm("Export the audit log", "Export", 560, fields, func(_ context.Context, val map[string]string) error {
 		path = strings.TrimSpace(val["file"])
 		for _, x := range exportFormats {
 			if x.name == val["format"] {
@@ -521,10 +559,7 @@ func (v *auditView) showExport() {
 			}
 		}
 		return checkExportPath(path)
-	}, func() {
-		v.exportForm = nil
-		v.runExport(path, f, path == chosen)
-	})
+	}, func() { v.runExport(path, f, path == chosen) })
 }
 
 // checkExportPath refuses a file the export cannot be written to, before

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"ward/app"
+	"ward/store"
 	"ward/store/audit"
 )
 
@@ -119,6 +120,25 @@ func TestAuditViewerFiltersAndPages(t *testing.T) {
 	u.settle()
 	if v.to.msg.Visible() || len(v.page) != 1 {
 		t.Fatalf("today's denied entries of Frank Desk: %d (%q)", len(v.page), v.to.msg.Text)
+	}
+
+	// Stop: a read stopped (a filter nothing matches reads the whole log)
+	// leaves the page as it was.
+	// (Another session holds the database meanwhile, so the read waits.)
+	shown := v.page
+	held, release := make(chan struct{}), make(chan struct{})
+	go sec.Do(ctx, app.ActUserList, "", func(*store.Tx, *app.Work) error { close(held); <-release; return nil })
+	<-held
+	v.outcome.input.(*widget.Select).SetSelected(audit.OutcomeFailure)
+	v.applyFilters()
+	if !v.stop.Visible() || !v.apply.Disabled() || !v.older.Disabled() {
+		t.Fatal("no Stop while a page is read")
+	}
+	test.Tap(v.stop)
+	close(release)
+	u.settle()
+	if v.stop.Visible() || !strings.Contains(v.message.Text, "Stopped") || len(v.page) != len(shown) || v.review.Outcome != audit.OutcomeDenied {
+		t.Fatalf("after Stop: %q, %d entries, outcome filter %q", v.message.Text, len(v.page), v.review.Outcome)
 	}
 
 	// An entry whole.

@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 	}
 	if dir := os.Getenv(realWindowEnv); dir != "" {
 		if os.Getenv(firstFrameEnv) != "" {
-			go reportFirstFrame()
+			go reportFirstFrame(fyne.CurrentApp())
 		}
 		if err := Run(dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -65,10 +65,9 @@ const firstFrameMark = "ward: first frame"
 // reportFirstFrame prints firstFrameMark once the window's first frame is
 // on screen. Fyne paints the first frame when the window is shown, before
 // its event loop runs the first queued function; this queues one as soon
-// as Run has made the app (it replaces the test app that package test
+// as Run has made the app (it replaces testApp, the one package test
 // starts with).
-func reportFirstFrame() {
-	testApp := fyne.CurrentApp()
+func reportFirstFrame(testApp fyne.App) {
 	for fyne.CurrentApp() == testApp {
 		time.Sleep(time.Millisecond)
 	}
@@ -120,27 +119,45 @@ func needX(t testing.TB) {
 }
 
 // startXvfb starts a private X server on a free display and returns its
-// name (":N"). It is stopped when the test ends.
+// name (":N"); it is stopped when the test ends. A server that took a
+// display but does not answer on it (seen when servers start side by side)
+// is replaced, up to three times.
 func startXvfb(t testing.TB) string {
 	t.Helper()
+	var why string
+	for range 3 {
+		display, stop, err := tryXvfb()
+		if err == nil {
+			t.Cleanup(stop)
+			return display
+		}
+		why = err.Error()
+	}
+	t.Fatalf("no private X server: %s", why)
+	return ""
+}
+
+// tryXvfb starts Xvfb, learns its display (-displayfd) and waits until it
+// answers there.
+func tryXvfb() (display string, stop func(), err error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	defer r.Close()
 	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
 	cmd.ExtraFiles = []*os.File{w}
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		t.Fatalf("Xvfb: %v", err)
-	}
+	errOut := &lockedBuffer{}
+	cmd.Stderr = errOut
+	err = cmd.Start()
 	w.Close()
-	t.Cleanup(func() {
+	if err != nil {
+		return "", nil, fmt.Errorf("Xvfb: %v", err)
+	}
+	stop = func() {
 		cmd.Process.Kill()
 		cmd.Wait()
-	})
+	}
 	got := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(r).ReadString('\n')
@@ -148,14 +165,22 @@ func startXvfb(t testing.TB) string {
 	}()
 	select {
 	case n := <-got:
-		if n == "" {
-			t.Fatalf("Xvfb did not start: %s", errOut.String())
-		}
-		return ":" + n
+		display = ":" + n
 	case <-time.After(10 * time.Second):
-		t.Fatalf("Xvfb did not say which display it took within 10 s: %s", errOut.String())
 	}
-	return ""
+	if display == ":" || display == "" {
+		stop()
+		return "", nil, fmt.Errorf("Xvfb did not say which display it took: %s", errOut.String())
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ping := exec.Command("xdotool", "getdisplaygeometry")
+		ping.Env = append(os.Environ(), "DISPLAY="+display)
+		if ping.Run() == nil {
+			return display, stop, nil
+		}
+	}
+	stop()
+	return "", nil, fmt.Errorf("Xvfb took display %s but does not answer there: %s", display, errOut.String())
 }
 
 // realDemoClinic makes a demo clinic in a temp folder for a child process

@@ -146,7 +146,7 @@ func (v *scheduleView) load() {
 
 // setClinicians fills the clinician choice and selects who ("" = all).
 func (v *scheduleView) setClinicians(cs []store.User, who string) {
-	v.clinicians = cs
+	v.clinicians = append([]store.User{}, cs...) // not nil: read, even when there is none
 	options, selected := []string{allClinicians}, allClinicians
 	for _, c := range cs {
 		options = append(options, c.DisplayName)

@@ -50,7 +50,7 @@ func (u *UI) longTask(title string, run func(ctx context.Context, progress func(
 				return
 			case <-tick.C:
 				d, n := doneN.Load(), totalN.Load()
-				fyne.DoAndWait(func() {
+				u.shown(func() {
 					if !overlayShowing(u.win.Canvas(), t.popup) { // removed by a lock
 						cancel()
 						return
@@ -70,12 +70,20 @@ func (u *UI) longTask(title string, run func(ctx context.Context, progress func(
 		}
 		close(finished)
 		<-redrawn // no redraw after the dialog closed
-		fyne.DoAndWait(func() {
+		u.shown(func() {
 			t.close(u)
 			cancel()
 			done(err)
 		})
 	}()
+}
+
+// shown runs fn on the Fyne goroutine, one at a time with work's results
+// (see work: under the test driver fyne.DoAndWait runs fn right here).
+func (u *UI) shown(fn func()) {
+	u.doneMu.Lock()
+	defer u.doneMu.Unlock()
+	fyne.DoAndWait(fn)
 }
 
 // taskDialog is longTask's dialog.

@@ -30,14 +30,22 @@ func TestLongTaskProgressAndDone(t *testing.T) {
 		return workErr
 	}, func(err error) { calls++; got = err })
 
-	bar, moving := taskBars(t, u)
-	if !strings.Contains(visibleText(u), "Checking the audit chain") || !moving.Visible() || bar.Visible() {
-		t.Fatalf("before a total: moving bar %v, bar %v, text:\n%s", moving.Visible(), bar.Visible(), visibleText(u))
+	// The screen is read one event at a time with the redraws.
+	var text string
+	var bar *widget.ProgressBar
+	var moving *widget.ProgressBarInfinite
+	look := func() { text = visibleText(u); bar, moving = taskBars(t, u) }
+	u.shown(look)
+	if !strings.Contains(text, "Checking the audit chain") || !moving.Visible() || bar.Visible() {
+		t.Fatalf("before a total: moving bar %v, bar %v, text:\n%s", moving.Visible(), bar.Visible(), text)
 	}
 	step <- struct{}{}
-	waitFor(t, "1,500 of 6,000", func() bool { return strings.Contains(visibleText(u), "1,500 of 6,000") })
-	if !bar.Visible() || moving.Visible() || bar.Value != 0.25 {
-		t.Fatalf("with a total: bar visible %v value %v, moving %v", bar.Visible(), bar.Value, moving.Visible())
+	waitFor(t, "1,500 of 6,000", func() bool { u.shown(look); return strings.Contains(text, "1,500 of 6,000") })
+	var shownBar, shownMoving bool
+	var value float64
+	u.shown(func() { shownBar, shownMoving, value = bar.Visible(), moving.Visible(), bar.Value })
+	if !shownBar || shownMoving || value != 0.25 {
+		t.Fatalf("with a total: bar visible %v value %v, moving %v", shownBar, value, shownMoving)
 	}
 	step <- struct{}{}
 	u.settle()
@@ -64,6 +72,11 @@ func TestLongTaskCancel(t *testing.T) {
 			pressEsc(u)
 		},
 		"lock": u.closeDialogs,
+	}
+	// What a person does reaches the window one event at a time, as the
+	// redraws of the progress do.
+	for name, do := range ways {
+		ways[name] = func() { u.shown(do) }
 	}
 	for name, cancel := range ways {
 		started := make(chan struct{})
