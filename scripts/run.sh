@@ -31,6 +31,9 @@ keyring_dir=${XDG_DATA_HOME:-$HOME/.local/share}/ward-dev-keyring
 
 secret_service_reachable() {
 	local reply
+	# Ward talks only to the session bus this variable names (no X11
+	# autolaunch of a bus of its own), so without it there is none.
+	[ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || return 1
 	# Running now?
 	reply=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
 		org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null) || return 1
