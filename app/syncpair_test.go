@@ -231,7 +231,14 @@ func TestJoinClinicNeedsEmptyFolderAndGoodCode(t *testing.T) {
 		t.Fatalf("bad code: %v", err)
 	}
 	admin := signIn(t, a, "root", adminPW)
-	inv, err := admin.Invite(ctx, []string{"127.0.0.1"})
+	// A port nobody listens on (the default one may be a running Ward's).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := l.Addr().String()
+	l.Close()
+	inv, err := admin.Invite(ctx, []string{free})
 	if err != nil {
 		t.Fatal(err)
 	}

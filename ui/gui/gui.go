@@ -37,6 +37,8 @@ type UI struct {
 	pending sync.WaitGroup
 	doneMu  sync.Mutex // one work result shown at a time (see work)
 
+	closeOnce sync.Once
+
 	jobProblem app.Event // the newest failed background job, if any (guarded by mu)
 }
 
@@ -60,8 +62,12 @@ func New(fa fyne.App, clinic *app.Clinic, openErr error) *UI {
 // Window is the Fyne window (tests drive its canvas).
 func (u *UI) Window() fyne.Window { return u.win }
 
-// close signs everyone out of this desk and stops background work.
-func (u *UI) close() {
+// close signs everyone out of this desk and stops background work. It
+// runs once: from the window's close, or from Run after the app stopped
+// (the driver may quit without calling the window's OnClosed).
+func (u *UI) close() { u.closeOnce.Do(u.closeNow) }
+
+func (u *UI) closeNow() {
 	u.cancel()
 	if u.clinic == nil {
 		return

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
+	"syscall"
 
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"ward/app"
@@ -41,7 +44,20 @@ func Run(dataDir string) error {
 	u.watchScreenLock()
 	u.startTour()
 	fa.Lifecycle().SetOnExitedForeground(u.focusLost)
+	// SIGTERM/SIGINT (logout, shutdown, kill) close the window the normal
+	// way: sessions signed out, jobs stopped, the database closed.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(stop)
+	go func() {
+		select {
+		case <-stop:
+			fyne.Do(u.win.Close)
+		case <-u.ctx.Done():
+		}
+	}()
 	u.win.ShowAndRun()
+	u.close()
 	if clinic != nil {
 		<-jobsDone // the window's close cancelled them
 		return clinic.Close()
