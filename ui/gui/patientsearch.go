@@ -163,7 +163,14 @@ func (ps *patientSearch) choose(i int) {
 func (ps *patientSearch) refresh() { ps.typed(ps.entry.Text) }
 
 // focus puts the cursor in the search box.
-func (ps *patientSearch) focus() { ps.u.win.Canvas().Focus(ps.entry) }
+// Not before the box is in the window: Fyne would refuse and log it (the
+// callers try again at the next layout).
+func (ps *patientSearch) focus() {
+	if fyne.CurrentApp().Driver().CanvasForObject(ps.entry) != ps.u.win.Canvas() {
+		return
+	}
+	ps.u.win.Canvas().Focus(ps.entry)
+}
 
 // clear empties the box and the results (e.g. after a patient is chosen,
 // so the next person at the desk starts afresh).
