@@ -179,20 +179,9 @@ func (s *Session) UnlockWithPassword(ctx context.Context, password string) error
 	if u.Disabled {
 		return s.disabledWhileLocked(ctx, ActUnlock)
 	}
-	a, err := s.clinic.beginAttempt(ctx, u, ActUnlock)
+	a, err := s.clinic.passwordAttempt(ctx, u, ActUnlock, password)
 	if err != nil {
 		return err
-	}
-	ok, err := VerifyPassword(u.PasswordHash, password)
-	if err != nil {
-		a.undo(ctx)
-		return err
-	}
-	if !ok {
-		if err := a.fail(ctx, "wrong password"); err != nil {
-			return err
-		}
-		return ErrWrongPassword
 	}
 	err = s.clinic.db.Update(ctx, func(tx *store.Tx) error {
 		_, err := a.succeed(tx)
@@ -205,6 +194,29 @@ func (s *Session) UnlockWithPassword(ctx context.Context, password string) error
 	return s.markUnlocked(ctx, "password")
 }
 
+// passwordAttempt checks a person's password for act as one attempt of
+// the lockout: a refusal during a pause, a wrong password counted and
+// audited (ErrWrongPassword). On success the caller ends the attempt with
+// a.succeed in its transaction (or a.undo if that fails).
+func (c *Clinic) passwordAttempt(ctx context.Context, u store.User, act Action, password string) (*attempt, error) {
+	a, err := c.beginAttempt(ctx, u, act)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := VerifyPassword(u.PasswordHash, password)
+	if err != nil {
+		a.undo(ctx)
+		return nil, err
+	}
+	if !ok {
+		if err := a.fail(ctx, "wrong password"); err != nil {
+			return nil, err
+		}
+		return nil, ErrWrongPassword
+	}
+	return a, nil
+}
+
 // reauthenticate checks the signed-in person's password again before a
 // change to their own account, then runs change in one transaction with
 // the cleared counters and the audit entry for act (detail from change).
@@ -214,20 +226,9 @@ func (s *Session) reauthenticate(ctx context.Context, act Action, password strin
 	if err != nil {
 		return err
 	}
-	a, err := s.clinic.beginAttempt(ctx, u, act)
+	a, err := s.clinic.passwordAttempt(ctx, u, act, password)
 	if err != nil {
 		return err
-	}
-	ok, err := VerifyPassword(u.PasswordHash, password)
-	if err != nil {
-		a.undo(ctx)
-		return err
-	}
-	if !ok {
-		if err := a.fail(ctx, "wrong password"); err != nil {
-			return err
-		}
-		return ErrWrongPassword
 	}
 	err = s.clinic.db.Update(ctx, func(tx *store.Tx) error {
 		if _, err := a.succeed(tx); err != nil {
