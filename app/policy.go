@@ -88,6 +88,17 @@ const (
 	ActSyncBackupPeer Action = "sync.backup-peer" // add or remove an untrusted backup peer (a NAS)
 	ActSyncConfig     Action = "sync.config"      // this workstation's listen address, LAN discovery
 	ActSyncJoin       Action = "sync.join"
+
+	// Emergency access (issue 6, package emergency). emergency.start and
+	// emergency.end are FHIR AuditEvent DICOM 110113 with subtypes 110127 /
+	// 110128 in the export. Who may start a grant is an administrator's
+	// setting (SettingEmergencyRoles), not this table: see emergencyAllowed.
+	ActEmergencyStart   Action = "emergency.start"    // break-glass: a grant to one patient's chart begins
+	ActEmergencyEnd     Action = "emergency.end"      // a grant ended early by its holder, or it expired
+	ActEmergencyReview  Action = "emergency.review"   // a security officer's disposition of a grant
+	ActEmergencyList    Action = "emergency.list"     // the review queue and the grants themselves
+	ActDowntimeSummary  Action = "emergency.downtime" // the printable downtime summary of a day's schedule
+	ActComplianceReport Action = "compliance.report"  // the 164.312 evidence report
 )
 
 // permissions is the one table of who may do what. docs/roles.md shows it
@@ -142,6 +153,11 @@ var permissions = map[Action][]string{
 	ActSyncInvite:     {RoleAdmin},
 	ActSyncBackupPeer: {RoleAdmin},
 	ActSyncConfig:     {RoleAdmin},
+
+	ActEmergencyReview:  {RoleSecurity},
+	ActEmergencyList:    {RoleSecurity},
+	ActDowntimeSummary:  {RoleClinician},
+	ActComplianceReport: {RoleSecurity, RoleAdmin},
 }
 
 // Allowed tells whether someone holding roles may perform act.
