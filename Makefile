@@ -39,7 +39,8 @@ GUI_PKGS := libgl-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev xz-utils
 # Real keyring in tests (scripts/with-keyring.sh); Debian's plain syncthing
 # as the untrusted backup peer of sync/node's tests.
-TEST_PKGS := dbus dbus-x11 gnome-keyring libsecret-tools syncthing
+# poppler-utils reads back the PDFs Ward prints (emergency/pdf/pdftest).
+TEST_PKGS := dbus dbus-x11 gnome-keyring libsecret-tools syncthing poppler-utils
 # Real windows in tests: Xvfb, driven by xdotool, captured by imagemagick's `import`.
 GUI_TEST_PKGS := xvfb xdotool imagemagick
 
