@@ -31,10 +31,10 @@ func TestTextWidthUsesHelveticaMetrics(t *testing.T) {
 func TestEncodeKeepsLatinAndMarksTheRest(t *testing.T) {
 	for in, want := range map[string]string{
 		"Müller José Peña": "M\xfcller Jos\xe9 Pe\xf1a",
-		"Jose\u0301":        "Jos\xe9", // a combining accent is joined first
-		"€ – “x”":           "\x80 \x96 \x93x\x94",
-		"日本 Ωx\x01":         "?? ?x?", // not in WinAnsi, and a control character: visible, not dropped
-		"a\tb":              "a b",
+		"Jose\u0301":       "Jos\xe9", // a combining accent is joined first
+		"€ – “x”":          "\x80 \x96 \x93x\x94",
+		"日本 Ωx\x01":        "?? ?x?", // not in WinAnsi, and a control character: visible, not dropped
+		"a\tb":             "a b",
 	} {
 		if got := string(Encode(in)); got != want {
 			t.Errorf("Encode(%q) = %q, want %q", in, got, want)
