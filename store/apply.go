@@ -46,12 +46,17 @@ var replicated = map[string]rule{
 	"settings":       ruleSettings,
 	"patient_access": ruleAccess,
 	"nodes":          ruleNode,
+	// Emergency access: a grant changes only when its holder (or its own
+	// workstation, at expiry) ends it; its review is a separate row, so an
+	// end and a review made on two workstations never collide.
+	"emergency_grants":  ruleRow,
+	"emergency_reviews": ruleRow,
 }
 
 // ReplicatedTables are the tables that replicate, in the order a snapshot
 // carries them (people and nodes before the records that name them).
 var ReplicatedTables = []string{"nodes", "settings", "users", "patients", "patient_access", "appointments",
-	"encounters", "notes", "allergies", "medications", "problems"}
+	"encounters", "notes", "allergies", "medications", "problems", "emergency_grants", "emergency_reviews"}
 
 // ApplyChange applies one of a peer's change-log entries: the entry joins
 // the change log (so history shows it) and its row is merged by the table's
@@ -108,6 +113,10 @@ func (w *ReplicaWriter) InstallRow(table, row string) error {
 }
 
 func (w *ReplicaWriter) see(hlc uint64) { w.maxHLC = max(w.maxHLC, hlc) }
+
+// NewestHLC is the latest stamp of the changes taken in this transaction
+// so far: this workstation's clock moves past it at commit.
+func (w *ReplicaWriter) NewestHLC() uint64 { return w.maxHLC }
 
 // applyRow merges row into table; wantKey, if set, must be the row's key.
 // It tells whether the table changed.

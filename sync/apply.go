@@ -31,7 +31,14 @@ const (
 	KindCorrupt      = "corrupt"
 	KindRefused      = "refused"
 	KindMisfiled     = "misfiled"
+	KindClockAhead   = "clock-ahead"
 )
+
+// MaxClockAhead is how far ahead of this workstation's clock a peer's
+// change may be stamped and still be applied. Last-writer-wins trusts the
+// stamps: a peer whose clock ran a year ahead would otherwise win every
+// conflict for a year, and drag every clock that saw its writes along.
+const MaxClockAhead = 10 * time.Minute
 
 // refusal is a segment that will not be applied: it goes to quarantine.
 type refusal struct{ kind, reason string }
@@ -118,14 +125,14 @@ func (r *Replica) ImportFrom(ctx context.Context, node string) (PeerImport, erro
 	if !validNodeID(node) || node == r.db.Self().ID {
 		return res, fmt.Errorf("replica: %q is not a peer's node id", node)
 	}
-	if err := r.retryUnknown(ctx, node); err != nil {
-		return res, err
-	}
 	key, err := r.segmentKey(ctx)
 	if err != nil {
 		return res, err
 	}
 	defer wipe(key)
+	if err := r.retryWaiting(ctx, node, key); err != nil {
+		return res, err
+	}
 	files, err := listSegments(r.Inbox(node))
 	if err != nil {
 		return res, err
@@ -215,8 +222,29 @@ func (r *Replica) verify(ctx context.Context, node string, f segmentFile, key []
 		return Segment{}, &refusal{KindCorrupt, err.Error()}
 	case errors.As(err, &fe):
 		return Segment{}, &refusal{KindCorrupt, fe.Error()}
+	case err != nil:
+		return Segment{}, err
 	}
-	return seg, err
+	if newest, due := r.clockDue(seg); !due {
+		now := r.now()
+		return Segment{}, &refusal{KindClockAhead, fmt.Sprintf("node %s's clock runs ahead: it stamped a change %s, %s ahead of this workstation's clock (%s; at most %v is taken) — "+
+			"set that workstation's clock right; this segment is tried again by itself from %s",
+			node, newest.UTC().Format(time.RFC3339), newest.Sub(now).Round(time.Second), now.UTC().Format(time.RFC3339), MaxClockAhead,
+			newest.Add(-MaxClockAhead).UTC().Format(time.RFC3339))}
+	}
+	return seg, nil
+}
+
+// clockDue tells whether every change of seg is stamped at most
+// MaxClockAhead after this workstation's clock, and returns the newest
+// stamp's time.
+func (r *Replica) clockDue(seg Segment) (newest time.Time, due bool) {
+	var top uint64
+	for _, c := range seg.Body.Changes {
+		top = max(top, c.HLC)
+	}
+	newest = store.HLCTime(top)
+	return newest, !newest.After(r.now().Add(MaxClockAhead))
 }
 
 // apply applies one verified segment in one transaction: its changes (new
@@ -351,14 +379,17 @@ func (r *Replica) retry(ctx context.Context, q store.Quarantined) error {
 	})
 }
 
-// retryUnknown sends back the segments refused because node was unknown,
-// once it is known (its admission arrived after its first segments).
-func (r *Replica) retryUnknown(ctx context.Context, node string) error {
+// retryWaiting sends back node's segments refused for a cause that time
+// fixes: node was unknown and is known now (its admission arrived after its
+// first segments), or its changes were stamped too far ahead and this
+// workstation's clock has come close enough.
+func (r *Replica) retryWaiting(ctx context.Context, node string, key []byte) error {
 	var qs []store.Quarantined
+	var n store.NodeInfo
 	var known bool
 	if err := r.db.ReplicaRead(ctx, func(rd *store.ReplicaReader) error {
 		var err error
-		if _, known, err = rd.Node(node); err != nil || !known {
+		if n, known, err = rd.Node(node); err != nil || !known {
 			return err
 		}
 		qs, err = rd.Quarantined()
@@ -367,10 +398,25 @@ func (r *Replica) retryUnknown(ctx context.Context, node string) error {
 		return err
 	}
 	for _, q := range qs {
-		if q.Origin == node && q.Kind == KindUnknownNode && strings.HasSuffix(q.File, ".wseg") {
-			if err := r.retry(ctx, q); err != nil {
-				return err
+		if q.Origin != node || !strings.HasSuffix(q.File, ".wseg") {
+			continue
+		}
+		switch q.Kind {
+		case KindUnknownNode:
+		case KindClockAhead:
+			b, err := readSegmentFile(filepath.Join(QuarantineDir(r.dir), filepath.Base(q.File)))
+			if err != nil {
+				continue // gone or damaged: an administrator's Retry says so
 			}
+			seg, err := OpenSegment(b, n.PublicKey, key)
+			if _, due := r.clockDue(seg); err != nil || !due {
+				continue
+			}
+		default:
+			continue
+		}
+		if err := r.retry(ctx, q); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -682,5 +683,96 @@ func TestGrantsAndMergesReplicate(t *testing.T) {
 			}
 			return nil
 		})
+	}
+}
+
+// A workstation whose clock runs a year ahead stamps its changes a year
+// ahead. A peer refuses such a segment (it would win every conflict for a
+// year), its own clock does not follow the stamps, and the segment is
+// tried again by itself once the peer's clock has come close enough.
+func TestChangesStampedFarAheadWaitForTheClock(t *testing.T) {
+	a, b, _ := threeNodes(t)
+	p := a.addPatient(t, store.Patient{Name: "Ahead Of Time", BirthDate: "1990-09-09"})
+	name := a.export(t).Files[0]
+	key, err := a.r.segmentKey(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(a.r.Outbox(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err := OpenSegment(data, a.db.Self().PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const year = 365 * 24 * time.Hour
+	for i := range seg.Body.Changes {
+		seg.Body.Changes[i].HLC += uint64(year.Milliseconds()) << 16
+	}
+	ahead, err := seal(seg.Header, encodeBody(seg.Body), key, a.db.SignAsNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := b.r.Inbox(a.id())
+	if err := os.WriteFile(filepath.Join(in, name), ahead, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := b.hash(t)
+	res, err := b.r.ImportFrom(bg, a.id())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Quarantined) != 1 || res.Quarantined[0].Kind != KindClockAhead ||
+		!strings.Contains(res.Quarantined[0].Reason, "clock runs ahead") || !strings.Contains(res.Quarantined[0].Reason, "tried again by itself") {
+		t.Fatalf("import: %+v, want one %s quarantine", res, KindClockAhead)
+	}
+	if got := b.hash(t); got["patients"] != before["patients"] || got["change_log"] != before["change_log"] {
+		t.Error("something of the segment stamped ahead was applied")
+	}
+	// B's own next write is stamped by B's clock, not a year ahead.
+	b.addPatient(t, store.Patient{Name: "On Time", BirthDate: "1991-01-01"})
+	var newest uint64
+	b.db.ReplicaRead(bg, func(rd *store.ReplicaReader) error {
+		return rd.LocalChanges(0, 1<<62, func(c store.Change) error { newest = max(newest, c.HLC); return nil })
+	})
+	if newest == 0 || store.HLCTime(newest).After(time.Now().Add(time.Minute)) {
+		t.Errorf("B's newest write is stamped %v", store.HLCTime(newest))
+	}
+	// Nothing changes while B's clock is still far behind the stamps.
+	if res, err := b.r.ImportFrom(bg, a.id()); err != nil || len(res.Applied)+len(res.Quarantined) != 0 {
+		t.Fatalf("tried again too early: %+v, %v", res, err)
+	}
+	// A year later (B's clock), the segment applies by itself.
+	b.r.Now = func() time.Time { return time.Now().Add(year) }
+	res, err = b.r.ImportFrom(bg, a.id())
+	if err != nil || len(res.Applied) != 1 || len(res.Quarantined) != 0 {
+		t.Fatalf("once the clock caught up: %+v, %v", res, err)
+	}
+	if got := b.patient(t, p.ID); got.Name != p.Name {
+		t.Errorf("B holds %q", got.Name)
+	}
+	if qs := b.quarantined(t); len(qs) != 0 {
+		t.Errorf("still quarantined: %+v", qs)
+	}
+	// A new workstation whose clock is right does not start from B's
+	// snapshot, which now holds those stamps: its clock would follow them.
+	j := newEmptyNode(t, "J")
+	ck, err := b.db.ClinicKey(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.db.SetClinicKey(bg, ck); err != nil {
+		t.Fatal(err)
+	}
+	var snap bytes.Buffer
+	if _, err := b.r.WriteSnapshot(bg, &snap); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.r.InstallSnapshot(bg, &snap, b.db.Self().PublicKey); err == nil || !strings.Contains(err.Error(), "set the clock of the workstation that made it") {
+		t.Fatalf("snapshot stamped a year ahead: %v", err)
+	}
+	if h := j.hash(t); h["patients"] == b.hash(t)["patients"] {
+		t.Error("the refused snapshot was installed")
 	}
 }

@@ -343,6 +343,13 @@ func (r *Replica) InstallSnapshot(ctx context.Context, in io.Reader, from ed2551
 		if err := w.EndInstall(); err != nil {
 			return err
 		}
+		// This workstation's clock moves past every stamp it installs: one
+		// far ahead would put all its own writes there too.
+		if newest := store.HLCTime(w.NewestHLC()); newest.After(r.now().Add(MaxClockAhead)) {
+			return fmt.Errorf("the snapshot's newest change is stamped %s, %s ahead of this workstation's clock (at most %v is taken): "+
+				"set the clock of the workstation that made it (node %s) right, then join again",
+				newest.UTC().Format(time.RFC3339), newest.Sub(r.now()).Round(time.Second), MaxClockAhead, info.Origin)
+		}
 		for _, p := range inst.positions {
 			if p.Node == w.Self().ID {
 				continue
