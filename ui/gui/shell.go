@@ -61,7 +61,7 @@ var sections = []section{
 	{"Audit", theme.VisibilityIcon, anyAllowed(app.ActAuditRead, app.ActAuditVerify), (*UI).auditSection},
 	{"People", theme.AccountIcon, anyAllowed(app.ActUserList), (*UI).peopleSection},
 	{"Settings", theme.SettingsIcon, anyAllowed(app.ActSettingsEdit), (*UI).settingsSection},
-	{"Workstations", theme.ComputerIcon, anyAllowed(app.ActSettingsEdit), (*UI).workstationsSection},
+	{"Workstations", theme.ComputerIcon, anyAllowed(app.ActSyncStatus), (*UI).workstationsSection},
 }
 
 // showShell puts s's frame in the window.
