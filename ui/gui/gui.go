@@ -40,6 +40,10 @@ type UI struct {
 	closeOnce sync.Once
 
 	jobProblem app.Event // the newest failed background job, if any (guarded by mu)
+
+	jobsDone <-chan struct{} // closes when the background jobs have stopped (nil: none run)
+	join     *joinForm       // the join screen while it shows (no clinic here yet)
+	joining  sync.WaitGroup  // a join under way (Run waits for it to tidy up)
 }
 
 // New makes the window for clinic on fa. openErr, when clinic is nil, is

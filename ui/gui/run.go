@@ -3,7 +3,6 @@ package gui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
@@ -29,15 +28,16 @@ func Run(dataDir string) error {
 	fa.SetIcon(assets.Icon)
 	var clinic *app.Clinic
 	var err error
-	if !store.Exists(dataDir) {
-		err = fmt.Errorf("there is no clinic in %s yet: create one with `ward init` (or a demo clinic with `ward demo`), then start Ward again", dataDir)
-	} else {
+	fresh := !store.Exists(dataDir)
+	if !fresh {
 		clinic, err = app.Open(context.Background(), dataDir, store.OSKeyring{})
 	}
 	u := New(fa, clinic, err)
-	jobsDone := make(<-chan struct{})
+	if fresh { // join a clinic from here, or say how to start one
+		u.showNoClinic(dataDir, store.OSKeyring{})
+	}
 	if clinic != nil {
-		jobsDone = u.runJobs()
+		u.jobsDone = u.runJobs()
 	}
 	u.applyTheme()
 	u.installActivityHooks()
@@ -58,9 +58,10 @@ func Run(dataDir string) error {
 	}()
 	u.win.ShowAndRun()
 	u.close()
-	if clinic != nil {
-		<-jobsDone // the window's close cancelled them
-		return clinic.Close()
+	u.joining.Wait()     // a join cut short leaves the folder empty again
+	if u.clinic != nil { // opened here, or joined in this window
+		<-u.jobsDone // the window's close cancelled them
+		return u.clinic.Close()
 	}
 	return nil
 }

@@ -270,3 +270,101 @@ func forgetKeyring(dir string) {
 	store.OSKeyring{}.Delete(acct)
 	store.OSKeyring{}.Delete(store.PendingAccount(acct))
 }
+
+// A new workstation joins from the window that has no clinic yet: the
+// person types the invite code, the window shows the ids to compare while
+// an administrator at the inviting workstation approves, then the recovery
+// code once, then the sign-in screen of the joined clinic, where the
+// clinic's people sign in.
+func TestJoinFromTheWindow(t *testing.T) {
+	ctx := context.Background()
+	a := testClinic(t)
+	admin, err := a.SignIn(ctx, "admin", app.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.SignOut(ctx)
+	if _, err := admin.SetSyncConfig(ctx, freeListen(t), ""); err != nil {
+		t.Fatal(err)
+	}
+	aCtx, stopA := context.WithCancel(ctx)
+	aDone := make(chan error, 1)
+	go func() { aDone <- a.RunSync(aCtx, nil) }()
+	t.Cleanup(func() { stopA(); <-aDone })
+	inv, err := admin.Invite(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	bDir := filepath.Join(t.TempDir(), "b")
+	var u *UI
+	t.Cleanup(func() { // after the window closed, as Run does
+		u.joining.Wait()
+		if u.clinic != nil {
+			<-u.jobsDone
+			u.clinic.Close()
+		}
+		forgetKeyring(bDir)
+	})
+	u = newTestUI(t, nil)
+	u.showNoClinic(bDir, store.OSKeyring{})
+	if text := screenText(u); !strings.Contains(text, "no clinic on this workstation yet") || !strings.Contains(text, "ward init") {
+		t.Fatalf("the window on an empty folder shows:\n%s", text)
+	}
+	tapNow(u, buttonIn(t, u.win.Canvas().Content(), "Join an existing clinic"))
+	f := u.join
+	tapNow(u, f.submit)
+	if !f.message.Visible() || !strings.Contains(f.message.Text, "invite code") {
+		t.Fatalf("joining with no code: %q", f.message.Text)
+	}
+	test.Type(f.code, inv.Code)
+	f.name.SetText("")
+	test.Type(f.name, "front-2")
+	test.Type(f.listen, freeListen(t))
+	tapNow(u, f.submit)
+
+	// The ids show while the administrator decides; they are the request's.
+	text := waitForText(t, u, "Waiting for an administrator", 60*time.Second)
+	var req store.JoinRow
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		reqs, err := admin.JoinRequests(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reqs) == 1 {
+			req = reqs[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no join request reached the inviting workstation")
+		}
+	}
+	if !strings.Contains(text, req.NodeID) || !strings.Contains(text, req.DeviceID) || req.Name != "front-2" {
+		t.Fatalf("the joiner shows:\n%s\nthe administrator sees %s %q %s", text, req.NodeID, req.Name, req.DeviceID)
+	}
+	if _, err := admin.ApproveJoin(ctx, req.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// The recovery code, once; continuing needs the person to say it is written down.
+	text = waitForText(t, u, "now part of "+a.Name(), 90*time.Second)
+	if !strings.Contains(text, "shown only once") {
+		t.Fatalf("after joining the window shows:\n%s", text)
+	}
+	next := buttonIn(t, u.win.Canvas().Content(), "Continue to sign in")
+	if !next.Disabled() {
+		t.Fatal("Continue is enabled before the recovery code is written down")
+	}
+	tapNow(u, widgetsIn[*widget.Check](u.win.Canvas().Content())[0])
+	tapNow(u, next)
+	if u.signin == nil || u.clinic == nil || u.clinic.Node().ID != req.NodeID {
+		t.Fatal("the sign-in screen of the joined clinic does not show")
+	}
+	sh := signInAs(t, u, "frontdesk") // the clinic's people came with the snapshot
+	if sh.s.Clinic() != u.clinic {
+		t.Fatal("signed in somewhere else")
+	}
+	if !strings.Contains(auditActions(t, u.clinic), " replica.join ") {
+		t.Error("the join is not in the new workstation's audit chain")
+	}
+}
