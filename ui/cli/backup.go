@@ -155,6 +155,7 @@ func (e *env) cmdRestore(args []string) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	from := fs.String("from", "", "")
 	force := fs.Bool("force", false, "")
+	sheet := fs.String("kit-sheet", "", "")
 	if _, err := e.parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -179,8 +180,7 @@ func (e *env) cmdRestore(args []string) error {
 		fmt.Fprintf(e.stdout, "The database that was in %s is now in %s; it opens with its own kit and recovery code.\n", c.Dir(), res.Replaced)
 	}
 	fmt.Fprintln(e.stdout, "The restored database has a new key, kept in this machine's OS keyring, and a new emergency kit.")
-	e.printRecoveryCode(c, res.Code)
-	return nil
+	return e.printRecoveryCode(c, res.Code, *sheet)
 }
 
 // ward serve [--once]: the workstation's background jobs, headless.

@@ -42,6 +42,7 @@ func TestScripts(t *testing.T) {
 	maps.Copy(cmds, authCmds)
 	maps.Copy(cmds, backupCmds)
 	maps.Copy(cmds, syncCmds)
+	maps.Copy(cmds, paperCmds)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {

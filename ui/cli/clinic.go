@@ -15,6 +15,7 @@ func (e *env) cmdInit(args []string) error {
 	admin := fs.String("admin", "", "")
 	adminName := fs.String("admin-name", "", "")
 	node := fs.String("node", "", "")
+	sheet := fs.String("kit-sheet", "", "")
 	if _, err := e.parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -36,18 +37,27 @@ func (e *env) cmdInit(args []string) error {
 	}
 	defer c.Close()
 	fmt.Fprintf(e.stdout, "Clinic %q created in %s (workstation %s).\n", c.Name(), c.Dir(), c.Node().ID)
-	e.printRecoveryCode(c, code)
-	return nil
+	return e.printRecoveryCode(c, code, *sheet)
 }
 
-// printRecoveryCode shows the code once, with what to do with it.
-func (e *env) printRecoveryCode(c *app.Clinic, code string) {
+// printRecoveryCode shows the code once, with what to do with it, and
+// writes the kit sheet to sheet when one is asked for (--kit-sheet FILE).
+func (e *env) printRecoveryCode(c *app.Clinic, code, sheet string) error {
 	fmt.Fprintf(e.stdout, `
 EMERGENCY KIT — write this recovery code down now. It is shown only once.
     %s
 With the kit file %s and this code, the database opens when the
 keyring is lost. Keep a copy of the kit file and the code in the clinic's safe.
 `, code, c.KitPath())
+	if sheet == "" {
+		return nil
+	}
+	if err := app.WritePrivateFile(sheet, c.KitSheet(code)); err != nil {
+		return fmt.Errorf("the kit sheet was not written (%v): write the recovery code above down by hand", err)
+	}
+	fmt.Fprintf(e.stdout, "The kit sheet (a PDF with this code) is in %s, readable only by you: print it, put it in the "+
+		"clinic's safe, then delete the file.\n", sheet)
+	return nil
 }
 
 func (e *env) cmdCheck(args []string) error {
@@ -110,7 +120,9 @@ func (e *env) cmdRecover(args []string) error {
 }
 
 func (e *env) cmdRekey(args []string) error {
-	if _, err := e.parseFlags(flag.NewFlagSet("rekey", flag.ContinueOnError), args, 0); err != nil {
+	fs := flag.NewFlagSet("rekey", flag.ContinueOnError)
+	sheet := fs.String("kit-sheet", "", "")
+	if _, err := e.parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	c, s, err := e.signIn()
@@ -125,18 +137,21 @@ func (e *env) cmdRekey(args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "The database key was rotated: the old key and the old emergency kit no longer open it.")
 	fmt.Fprintln(e.stdout, "Backups made before now still restore only with the OLD recovery code: keep it until they have rotated out.")
-	e.printRecoveryCode(c, code)
-	return nil
+	return e.printRecoveryCode(c, code, *sheet)
 }
 
 func (e *env) cmdDemo(args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	n := fs.Int("patients", 200, "")
+	sheet := fs.String("kit-sheet", "", "")
 	if _, err := e.parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if *n < 0 || *n > 5_000_000 {
 		return usagef("demo --patients takes a number from 0 to 5000000")
+	}
+	if *sheet != "" && store.Exists(e.dataDir) {
+		return usagef("demo --kit-sheet: the demo clinic in %s exists already; its recovery code was shown when it was made", e.dataDir)
 	}
 	var c *app.Clinic
 	var err error
@@ -159,7 +174,9 @@ func (e *env) cmdDemo(args []string) error {
 		defer c.Close()
 		fmt.Fprintf(e.stdout, "Demo clinic %q created in %s. Accounts: admin, frontdesk, clinician, security; password %q.\n",
 			c.Name(), c.Dir(), app.DemoPassword)
-		e.printRecoveryCode(c, code)
+		if err := e.printRecoveryCode(c, code, *sheet); err != nil {
+			return err
+		}
 	}
 	if *n == 0 {
 		return nil

@@ -53,6 +53,7 @@ func (e *env) cmdSyncJoin(args []string) error {
 	fs := flag.NewFlagSet("sync join", flag.ContinueOnError)
 	name := fs.String("name", "", "")
 	listen := fs.String("listen", "", "")
+	sheet := fs.String("kit-sheet", "", "")
 	pos, err := e.parseFlags(fs, args, -1)
 	if err != nil {
 		return err
@@ -76,7 +77,9 @@ func (e *env) cmdSyncJoin(args []string) error {
 	defer c.Close()
 	fmt.Fprintf(e.stdout, "Joined clinic %q as workstation %s: %d records, %d audit entries from node %s.\n",
 		c.Name(), c.Node().ID, info.Rows, info.Entries, info.Origin)
-	e.printRecoveryCode(c, recovery)
+	if err := e.printRecoveryCode(c, recovery, *sheet); err != nil {
+		return err
+	}
 	fmt.Fprintln(e.stdout, "Start replicating: ward serve (or open the window). People sign in with the accounts they have at the clinic.")
 	return nil
 }
