@@ -10,7 +10,9 @@ import (
 	"ward/app"
 )
 
-const downtimeUsage = `  emergency downtime --out FILE [--day YYYY-MM-DD] [--clinician USER]
+const downtimeUsage = `  init | demo | rekey | restore | sync join … --kit-sheet FILE
+                           also write the emergency kit sheet (a PDF with the new recovery code) to print for the safe
+  emergency downtime --out FILE [--day YYYY-MM-DD] [--clinician USER]
                            a PDF of the day's patients (allergies, medications, problems, last note) for working on paper
 `
 
