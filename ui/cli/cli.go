@@ -80,7 +80,7 @@ Commands:
   user password            change your own password
   user pin [--remove]      set (or remove) your quick-unlock PIN
   user totp enroll [--qr FILE] | confirm | disable      your authenticator app (TOTP)
-` + recordsUsage + backupUsage + syncUsage
+` + recordsUsage + backupUsage + syncUsage + complianceUsage
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -182,6 +182,8 @@ func (e *env) run(args []string) error {
 		return e.cmdServe(rest)
 	case "sync":
 		return e.cmdSync(rest)
+	case "compliance":
+		return e.cmdCompliance(rest)
 	}
 	return usagef("unknown command %q", cmd)
 }
