@@ -133,6 +133,8 @@ func ValidateSetting(key, value string) error {
 			return &ValidationError{key, "the backup folder is an absolute path (e.g. /media/backup/ward), or empty to turn scheduled backups off"}
 		}
 		return nil
+	case key == SettingStaleAfter:
+		return between(5, 1440, "the minutes without news from the other workstations before Ward warns")
 	case key == SettingBackupInterval:
 		return between(1, 168, "the backup interval in hours")
 	case key == SettingBackupKeep:
@@ -149,6 +151,7 @@ func SettingKeys() []string {
 	for _, r := range AllRoles {
 		keys = append(keys, SettingIdlePrefix+r)
 	}
+	keys = append(keys, SettingStaleAfter)
 	return append(keys, SettingPINWindow, SettingTOTPRoles, SettingLockOnFocusLoss,
 		SettingBackupFolder, SettingBackupInterval, SettingBackupKeep, SettingDrillInterval)
 }
@@ -162,6 +165,8 @@ func settingDefault(key string) string {
 		return strconv.Itoa(defaultPINWindow)
 	case key == SettingLockOnFocusLoss:
 		return "0"
+	case key == SettingStaleAfter:
+		return strconv.Itoa(defaultStaleMinutes)
 	case key == SettingBackupInterval:
 		return strconv.Itoa(defaultBackupHours)
 	case key == SettingBackupKeep:
