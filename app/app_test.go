@@ -58,14 +58,14 @@ func auditEntries(t testing.TB, c *Clinic) []audit.Entry {
 	var es []audit.Entry
 	err := c.db.Update(context.Background(), func(tx *store.Tx) error {
 		rows, err := tx.AuditDB().QueryContext(context.Background(),
-			"SELECT seq, user_id, action, patient_id, outcome, detail FROM audit_entries WHERE node = ? ORDER BY seq", c.Node().ID)
+			"SELECT seq, user_id, action, patient_id, outcome, detail, grant_id FROM audit_entries WHERE node = ? ORDER BY seq", c.Node().ID)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			e := audit.Entry{Node: c.Node().ID}
-			if err := rows.Scan(&e.Seq, &e.User, &e.Action, &e.Patient, &e.Outcome, &e.Detail); err != nil {
+			if err := rows.Scan(&e.Seq, &e.User, &e.Action, &e.Patient, &e.Outcome, &e.Detail, &e.Grant); err != nil {
 				return err
 			}
 			es = append(es, e)

@@ -170,6 +170,10 @@ func Open(ctx context.Context, dir string, kr store.Keyring) (*Clinic, error) {
 // OpenWithKit opens the clinic with the emergency kit and its recovery code,
 // for when the keyring entry (or the whole keyring) is gone.
 func OpenWithKit(ctx context.Context, dir, kitPath, code string, kr store.Keyring) (*Clinic, error) {
+	return openWithKit(ctx, dir, kitPath, code, kr, "database opened with the emergency kit")
+}
+
+func openWithKit(ctx context.Context, dir, kitPath, code string, kr store.Keyring, detail string) (*Clinic, error) {
 	if err := store.CheckFile(dir); err != nil {
 		return nil, err
 	}
@@ -198,7 +202,7 @@ func OpenWithKit(ctx context.Context, dir, kitPath, code string, kr store.Keyrin
 	}
 	err = db.Update(ctx, func(tx *store.Tx) error {
 		_, err := tx.Audit(audit.Event{User: EmergencyKitUser, Action: string(ActKitOpen), Outcome: audit.OutcomeSuccess,
-			Detail: "database opened with the emergency kit"})
+			Detail: detail})
 		return err
 	})
 	if err != nil {

@@ -188,11 +188,26 @@ type DeniedError struct {
 	Action Action
 	Roles  []string
 	Reason string // when the roles allow it but something else does not (a restricted chart)
+	// BreakGlass: the person may open this chart with emergency access
+	// (Session.BreakGlass); screens offer it.
+	BreakGlass      bool
+	restrictedChart bool
+}
+
+// auditDetail names why, for the audit entry.
+func (e *DeniedError) auditDetail() string {
+	if e.restrictedChart {
+		return "restricted chart"
+	}
+	return "role not permitted"
 }
 
 func (e *DeniedError) Error() string {
 	if e.Reason != "" {
 		return fmt.Sprintf("you are not allowed to do this: %s", e.Reason)
+	}
+	if e.BreakGlass {
+		return "your role does not open patients' charts; in an emergency, use emergency access"
 	}
 	return fmt.Sprintf("you are not allowed to do this (%s needs one of the roles %v; you have %v): ask the clinic's administrator",
 		e.Action, permissions[e.Action], e.Roles)

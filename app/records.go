@@ -22,7 +22,7 @@ import (
 // work that names its patient up front.
 func (s *Session) onRecord(tx *store.Tx, w *Work, act Action, patientID string) error {
 	w.Patient = patientID
-	if denied := s.restricted(tx, act, patientID); denied != nil {
+	if denied := s.restricted(tx, w, act, patientID, false); denied != nil {
 		return denied
 	}
 	return nil

@@ -33,12 +33,14 @@ type Job struct {
 
 // Names of the jobs.
 const (
-	JobBackups = "backups"
+	JobBackups   = "backups"
+	JobEmergency = "emergency" // records the stop of expired emergency grants
 )
 
 // Jobs are this workstation's background jobs.
 func (c *Clinic) Jobs() []Job {
-	return []Job{{Name: JobBackups, Run: c.RunScheduled}, {Name: JobReplica, Run: c.RunSync}}
+	return []Job{{Name: JobBackups, Run: c.RunScheduled}, {Name: JobReplica, Run: c.RunSync},
+		{Name: JobEmergency, Run: c.RunGrantExpiry}}
 }
 
 // Serve runs jobs side by side until ctx ends or one of them stops with an

@@ -24,6 +24,12 @@ type Session struct {
 	lockOnBlur   bool          // the clinic locks sessions when the window loses focus
 	locked       bool
 	ended        bool
+	grants       map[string]store.Grant // patient id → the newest grant this session used (for banners)
+
+	// An emergency-kit session (kit.go): no account, read-only, and every
+	// entry names the person at the keyboard.
+	readOnly  bool
+	kitPerson string
 }
 
 // ErrLocked is returned for work asked of a locked session.
@@ -63,37 +69,40 @@ func (s *Session) Clinic() *Clinic { return s.clinic }
 type Work struct {
 	Patient string
 	Detail  string
+	Grant   string // the emergency grant the work ran under, if any
 }
 
 // Do is the one door to clinic records: it checks the person's permission
 // for act, runs fn in one transaction, and appends the audit entry to the
 // chain in that same transaction — so no record is read or written without a
 // permission check and an entry, and no entry exists for work that did not
-// commit. A denied attempt or a failed one is audited on its own.
+// commit. A denied attempt or a failed one is audited on its own. Work done
+// under an emergency grant carries the grant's id in its entry.
 func (s *Session) Do(ctx context.Context, act Action, patient string, fn func(tx *store.Tx, w *Work) error) error {
 	if err := s.active(ctx); err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, act, patient); err != nil {
+	grantOnly, err := s.gate(ctx, act, patient)
+	if err != nil {
 		return err
 	}
 	w := &Work{Patient: patient}
 	var denied *DeniedError
-	err := s.clinic.db.Update(ctx, func(tx *store.Tx) error {
-		if denied = s.restricted(tx, act, patient); denied != nil {
+	err = s.clinic.db.Update(ctx, func(tx *store.Tx) error {
+		if denied = s.restricted(tx, w, act, patient, grantOnly); denied != nil {
 			return denied
 		}
 		if err := fn(tx, w); err != nil {
 			return err
 		}
 		_, err := tx.Audit(audit.Event{User: s.user.ID, Action: string(act), Patient: w.Patient,
-			Outcome: audit.OutcomeSuccess, Detail: w.Detail})
+			Outcome: audit.OutcomeSuccess, Detail: s.detail(w.Detail), Grant: w.Grant})
 		return err
 	})
 	var refused *DeniedError // the work's own refusal, e.g. someone else's draft note
 	switch {
 	case denied != nil:
-		s.record(ctx, act, patient, audit.OutcomeDenied, "restricted chart")
+		s.record(ctx, act, patient, audit.OutcomeDenied, denied.auditDetail())
 	case errors.As(err, &refused):
 		s.record(ctx, act, w.Patient, audit.OutcomeDenied, "refused: "+refused.Reason)
 	case err != nil && !errors.Is(err, context.Canceled):
@@ -103,34 +112,67 @@ func (s *Session) Do(ctx context.Context, act Action, patient string, fn func(tx
 }
 
 // chartActions open or change the chart; a restricted patient's chart is
-// open only to the clinicians named for it.
+// open only to the clinicians named for it, or under an emergency grant.
 var chartActions = map[Action]bool{ActChartRead: true, ActEncounterWrite: true, ActNoteWrite: true, ActNoteSign: true,
 	ActNoteAmend: true, ActAllergyWrite: true, ActMedicationWrite: true, ActProblemWrite: true}
 
-// restricted refuses chart work on a restricted patient for anyone not
-// named for it (emergency access is the way in for them).
-func (s *Session) restricted(tx *store.Tx, act Action, patient string) *DeniedError {
+// restricted refuses chart work the person may not do: a restricted
+// patient's chart for anyone not named for it, and — when grantOnly — a
+// chart their roles do not open at all. A running emergency grant of this
+// person for this patient lets the work through and is noted in w.
+func (s *Session) restricted(tx *store.Tx, w *Work, act Action, patient string, grantOnly bool) *DeniedError {
 	if !chartActions[act] || patient == "" {
 		return nil
 	}
-	r, err := tx.PatientRestricted(patient)
-	if err != nil || !r {
-		return nil // a missing patient is the work's own error to report
+	if !grantOnly {
+		r, err := tx.PatientRestricted(patient)
+		if err != nil || !r {
+			return nil // a missing patient is the work's own error to report
+		}
+		if ok, err := tx.MayOpenRestricted(patient, s.user.ID); err == nil && ok {
+			return nil
+		}
 	}
-	if ok, err := tx.MayOpenRestricted(patient, s.user.ID); err == nil && ok {
+	if g, err := tx.ActiveGrant(s.user.ID, patient, s.clinic.now()); err == nil {
+		w.Grant = g.ID
+		s.noteGrant(g)
 		return nil
 	}
-	return &DeniedError{Action: act, Roles: s.user.Roles,
+	may := s.mayBreakGlass(tx)
+	if grantOnly {
+		return &DeniedError{Action: act, Roles: s.user.Roles, BreakGlass: may}
+	}
+	return &DeniedError{Action: act, Roles: s.user.Roles, BreakGlass: may, restrictedChart: true,
 		Reason: "this patient's chart is restricted to named clinicians; in an emergency, use emergency access"}
 }
 
-// authorize checks the permission table; a refusal is audited as denied.
+// authorize checks the permission table (and that a kit session only
+// reads); a refusal is audited as denied.
 func (s *Session) authorize(ctx context.Context, act Action, patient string) error {
-	if Allowed(s.user.Roles, act) {
-		return nil
+	_, err := s.gate(ctx, act, patient)
+	return err
+}
+
+// gate is authorize for Do. Two actions are decided outside the table:
+// break-glass by the clinic's emergency roles, and ending one's own grant
+// by anyone (the work checks it is theirs). grantOnly: the roles do not
+// open this chart, but the person may use emergency access, so a running
+// grant decides inside the transaction.
+func (s *Session) gate(ctx context.Context, act Action, patient string) (grantOnly bool, err error) {
+	if s.readOnly && !kitActions[act] {
+		s.record(ctx, act, patient, audit.OutcomeDenied, s.detail("refused: the emergency kit is read-only"))
+		return false, &DeniedError{Action: act, Roles: s.user.Roles, Reason: "this workstation was opened with the emergency kit, which only reads records"}
+	}
+	switch {
+	case Allowed(s.user.Roles, act), act == ActEmergencyEnd:
+		return false, nil
+	case act == ActEmergencyStart && s.emergencyRole(ctx):
+		return false, nil
+	case act == ActChartRead && patient != "" && s.emergencyRole(ctx):
+		return true, nil
 	}
 	s.record(ctx, act, patient, audit.OutcomeDenied, "role not permitted")
-	return &DeniedError{Action: act, Roles: s.user.Roles}
+	return false, &DeniedError{Action: act, Roles: s.user.Roles}
 }
 
 // record writes an audit entry on its own, for outcomes with no work to

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"ward/emergency"
 	"ward/store"
 )
 
@@ -35,6 +36,17 @@ const (
 	SettingBackupKeep = "backup.keep"
 	// SettingDrillInterval: days between scheduled restore drills (1–90, default 7).
 	SettingDrillInterval = "backup.drill-interval-days"
+
+	// Emergency access (emergency.go).
+	// SettingEmergencyMinutes: how long a break-glass grant opens a chart (5–480, default 60).
+	SettingEmergencyMinutes = "emergency.grant-minutes"
+	// SettingEmergencyReviewHours: a grant not reviewed this many hours after
+	// it began is flagged overdue (1–720, default 72).
+	SettingEmergencyReviewHours = "emergency.review-hours"
+	// SettingEmergencyRoles: comma-separated roles that may use break-glass
+	// (default clinician). A role without the chart in its permissions gets
+	// the chart to read, never to write.
+	SettingEmergencyRoles = "emergency.roles"
 )
 
 const (
@@ -116,7 +128,11 @@ func ValidateSetting(key, value string) error {
 		return between(1, 60, "the idle timeout in minutes")
 	case key == SettingPINWindow:
 		return between(1, 24, "the PIN window in hours")
-	case key == SettingTOTPRoles:
+	case key == SettingEmergencyMinutes:
+		return between(5, 480, "the length of an emergency grant in minutes")
+	case key == SettingEmergencyReviewHours:
+		return between(1, 720, "the hours within which an emergency grant is to be reviewed")
+	case key == SettingTOTPRoles, key == SettingEmergencyRoles:
 		for _, r := range strings.Split(value, ",") {
 			if r = strings.TrimSpace(r); r != "" && !ValidRole(r) {
 				return &ValidationError{key, fmt.Sprintf("%q is not a role; the roles are %s", r, strings.Join(AllRoles, ", "))}
@@ -153,7 +169,8 @@ func SettingKeys() []string {
 	}
 	keys = append(keys, SettingStaleAfter)
 	return append(keys, SettingPINWindow, SettingTOTPRoles, SettingLockOnFocusLoss,
-		SettingBackupFolder, SettingBackupInterval, SettingBackupKeep, SettingDrillInterval)
+		SettingBackupFolder, SettingBackupInterval, SettingBackupKeep, SettingDrillInterval,
+		SettingEmergencyMinutes, SettingEmergencyReviewHours, SettingEmergencyRoles)
 }
 
 // settingDefault is the value in force when a setting was never set.
@@ -173,6 +190,12 @@ func settingDefault(key string) string {
 		return strconv.Itoa(defaultBackupKeep)
 	case key == SettingDrillInterval:
 		return strconv.Itoa(defaultDrillDays)
+	case key == SettingEmergencyMinutes:
+		return strconv.Itoa(int(emergency.DefaultLength / time.Minute))
+	case key == SettingEmergencyReviewHours:
+		return strconv.Itoa(int(emergency.DefaultReviewWithin / time.Hour))
+	case key == SettingEmergencyRoles:
+		return RoleClinician
 	}
 	return ""
 }

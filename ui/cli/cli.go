@@ -80,7 +80,7 @@ Commands:
   user password            change your own password
   user pin [--remove]      set (or remove) your quick-unlock PIN
   user totp enroll [--qr FILE] | confirm | disable      your authenticator app (TOTP)
-` + recordsUsage + backupUsage + syncUsage + complianceUsage
+` + recordsUsage + backupUsage + syncUsage + emergencyUsage + downtimeUsage + complianceUsage
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -184,6 +184,8 @@ func (e *env) run(args []string) error {
 		return e.cmdSync(rest)
 	case "compliance":
 		return e.cmdCompliance(rest)
+	case "emergency":
+		return e.cmdEmergency(rest)
 	}
 	return usagef("unknown command %q", cmd)
 }
@@ -306,6 +308,9 @@ func (e *env) parseFlags(fs *flag.FlagSet, args []string, positional int) ([]str
 		}
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	if positional == -2 { // any number: the command checks them
+		return pos, nil
 	}
 	if positional == -1 { // optional single argument
 		if len(pos) > 1 {
