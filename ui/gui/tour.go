@@ -152,6 +152,10 @@ func (t *tour) run() error {
 		return err
 	}
 	t.everyTab("admin")
+	if t.tab("Workstations") && t.press(t.tabContent, "Invite a workstation") {
+		t.shot("workstations-invite")
+		t.on(t.u.closeDialogs)
+	}
 	if t.press(t.windowContent, "My account") {
 		t.shot("my-account")
 		if t.press(t.overlay, "Set up", "authenticator", "TOTP") {

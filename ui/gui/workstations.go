@@ -273,7 +273,7 @@ func (v *workstationsView) parts(ov app.SyncOverview) ([]fyne.CanvasObject, stri
 
 	p.heading("Other workstations")
 	if len(st.Peers) == 0 {
-		p.note("None yet. Invite a workstation so that it keeps a copy of the clinic's records and shares what is written on it.", widget.LowImportance)
+		p.note("None yet. Invite a workstation so that it keeps a copy of the clinic's records and shares what is written on it.", widget.MediumImportance)
 	}
 	for _, ps := range st.Peers {
 		ps := ps
@@ -317,7 +317,7 @@ func (v *workstationsView) parts(ov app.SyncOverview) ([]fyne.CanvasObject, stri
 
 	p.heading("Problems")
 	if len(st.Quarantined) == 0 {
-		p.note("None: every segment that arrived was applied.", widget.LowImportance)
+		p.note("None: every segment that arrived was applied.", widget.MediumImportance)
 	}
 	names := map[string]string{}
 	for _, ps := range st.Peers {
