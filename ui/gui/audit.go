@@ -59,7 +59,8 @@ type auditView struct {
 	message   *widget.Label // why a page could not be read
 
 	verify, export *widget.Button
-	result         *widget.Label // the last verification or export, in words
+	evidence       *widget.Button // the 164.312 evidence report (compliance.go)
+	result         *widget.Label  // the last verification, export or report, in words
 }
 
 // Choices of the person and outcome filters.
@@ -85,6 +86,10 @@ func (u *UI) auditSection(s *app.Session) fyne.CanvasObject {
 	if app.Allowed(roles, app.ActAuditExport) {
 		v.export = widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), v.showExport)
 		tools = append(tools, v.export)
+	}
+	if app.Allowed(roles, app.ActComplianceReport) {
+		v.evidence = widget.NewButtonWithIcon("164.312 evidence report…", theme.DocumentIcon(), v.saveComplianceReport)
+		tools = append(tools, v.evidence)
 	}
 	heading := widget.NewLabelWithStyle("Audit log", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	heading.SizeName = theme.SizeNameSubHeadingText
