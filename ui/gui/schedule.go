@@ -56,6 +56,7 @@ type scheduleView struct {
 	message           *widget.Label // the outcome of the last action
 	prev, next, today *widget.Button
 	book              *widget.Button
+	print             *widget.Button // "Print downtime summary", clinicians only (downtime.go)
 	rows              *fyne.Container
 	visits            []store.ScheduledVisit
 	booking           *chartForm     // the booking dialog while it is open
@@ -83,8 +84,12 @@ func (u *UI) scheduleSection(s *app.Session) fyne.CanvasObject {
 	v.book.Importance = widget.HighImportance
 	v.rows = container.NewVBox()
 
-	bar := container.NewBorder(nil, nil, container.NewHBox(v.prev, v.today, v.next, v.dayLabel),
-		container.NewHBox(v.who, v.book))
+	right := container.NewHBox(v.who, v.book)
+	if app.Allowed(s.User().Roles, app.ActDowntimeSummary) {
+		v.print = widget.NewButtonWithIcon("Print downtime summary", theme.DocumentPrintIcon(), v.printDowntime)
+		right.Add(v.print)
+	}
+	bar := container.NewBorder(nil, nil, container.NewHBox(v.prev, v.today, v.next, v.dayLabel), right)
 	top := container.NewVBox(bar, v.summary, v.message, widget.NewSeparator())
 	v.root, v.shown = container.NewBorder(top, nil, nil, nil, container.NewVScroll(v.rows)), v.load
 	v.ExtendBaseWidget(v)

@@ -29,6 +29,7 @@ type shell struct {
 	// background shows a failed background job (backup, replica) to the
 	// people who can act on it: administrators and security officers.
 	background *widget.Label
+	outage     *widget.Label // shown when the other workstations have not been heard from (outage.go)
 }
 
 // A section is one tab of the shell. allowed says whether the person's
@@ -102,7 +103,9 @@ func (u *UI) showShell(s *app.Session) {
 	sh.background.Importance = widget.DangerImportance
 	sh.background.Wrapping = fyne.TextWrapWord
 	u.showJobProblem(sh)
-	u.win.SetContent(container.NewBorder(container.NewVBox(header, widget.NewSeparator()), sh.background, nil, nil, body))
+	sh.outage = newOutageBanner()
+	u.win.SetContent(container.NewBorder(container.NewVBox(header, sh.outage, widget.NewSeparator()), sh.background, nil, nil, body))
+	u.watchOutage(sh)
 	u.addShortcuts()
 }
 

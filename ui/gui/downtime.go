@@ -1,0 +1,52 @@
+package gui
+
+import (
+	"context"
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+
+	"ward/app"
+)
+
+// "Print downtime summary" on the Schedule tab: the day showing (everyone's
+// or one clinician's) as a PDF for working on paper during an outage,
+// saved where the clinician chooses, readable only by them.
+
+// printDowntime asks where to save the summary of the day showing.
+func (v *scheduleView) printDowntime() {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			v.say(sentence(err), true)
+			return
+		}
+		if w == nil {
+			return // cancelled
+		}
+		path := w.URI().Path()
+		w.Close() // the file is written again below, private (0600)
+		v.saveDowntime(path)
+	}, v.u.win)
+	d.SetFileName("downtime-" + v.day.Format("2006-01-02") + ".pdf")
+	d.Show()
+}
+
+// saveDowntime writes the summary of the day showing to path.
+func (v *scheduleView) saveDowntime(path string) {
+	day, who := v.day, v.clinician()
+	v.u.work(func(ctx context.Context) error {
+		pdf, err := v.s.DowntimeSummary(ctx, day, who)
+		if err != nil {
+			return err
+		}
+		return app.WritePrivateFile(path, pdf)
+	}, func(err error) {
+		if err != nil {
+			v.say(sentence(err), true)
+			return
+		}
+		v.say(fmt.Sprintf("Downtime summary saved to %s (readable only by you). It holds patient information: "+
+			"print it, keep the paper with you, and shred it and delete the file when Ward is back.", path), false)
+	})
+}
