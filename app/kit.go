@@ -14,7 +14,10 @@ import (
 // read charts. There is no account to sign in to, so the person at the
 // keyboard names themselves; every view is audited in this workstation's
 // chain as "emergency-kit" with that name in the detail, and replicates
-// when the workstation next runs normally. Nothing can be written.
+// when the workstation next runs normally. Nothing can be written. The kit
+// reads restricted charts too: whoever holds the recovery code holds the
+// whole database already, and in a total outage the patient in front of
+// the clinic may be one of them; each view is in the chain with the name.
 
 // kitActions are all a kit session may do: find patients, read their
 // charts and the schedule.

@@ -46,7 +46,7 @@ func (e *env) cmdEmergencyGrant(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Emergency access granted until %s (%s). Grant %s.\n", g.Expires.Local().Format("15:04"),
+		fmt.Fprintf(e.stdout, "Emergency access granted until %s (%s), grant id %s.\n", g.Expires.Local().Format("15:04"),
 			emergency.ReasonLabel(g.Reason), g.ID)
 		fmt.Fprintln(e.stdout, "Everything you open under it is recorded with the grant, and a security officer will review it.")
 		fmt.Fprintf(e.stdout, "End it when you are done: ward --user %s emergency end %s\n", e.user, g.ID)
