@@ -41,6 +41,16 @@ func (s *Session) ComplianceReport(ctx context.Context) (emergency.Report, error
 		if err := c.txFacts(tx, &f, looks); err != nil {
 			return err
 		}
+		// Grants name patients: read here in the door, kept as counts only.
+		gs, err := tx.Grants(store.GrantFilter{})
+		if err != nil {
+			return err
+		}
+		within, err := reviewWindow(tx)
+		if err != nil {
+			return err
+		}
+		f.Grants = emergency.SummarizeGrants(gs, f.Now, within)
 		rep = emergency.BuildReport(f)
 		w.Detail = "evidence report: " + rep.Summary()
 		return nil
