@@ -271,6 +271,10 @@ func keyringFacts(kr store.Keyring, account string) emergency.KeyringFacts {
 // the sealed key stays sealed.
 func kitFacts(path string) emergency.KitFacts {
 	k := emergency.KitFacts{Path: path}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		k.Problem = "there is no emergency kit file at " + path
+		return k
+	}
 	kit, err := store.ReadKitFile(path)
 	if err != nil {
 		k.Problem = err.Error()

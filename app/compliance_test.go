@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -225,5 +226,23 @@ func TestComplianceReportDenied(t *testing.T) {
 	}
 	if e := lastEntry(t, c); e.Action != string(ActComplianceReport) || e.Outcome != audit.OutcomeDenied {
 		t.Fatalf("refusal audited as %+v", e)
+	}
+}
+
+// TestComplianceReportWithoutAKit: the kit check reads the file in the
+// data folder, so a kit that is gone fails it, with what to do.
+func TestComplianceReportWithoutAKit(t *testing.T) {
+	c, _, root, _ := authClinic(t)
+	if err := os.Remove(c.KitPath()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := root.ComplianceReport(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kit := checkNamed(t, rep, "Emergency kit sealed")
+	if kit.Status != emergency.Fail || kit.Evidence[0] != "there is no emergency kit file at "+c.KitPath()+"." ||
+		!strings.Contains(kit.Action, "ward rekey") {
+		t.Errorf("kit: %+v", kit)
 	}
 }
