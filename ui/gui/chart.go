@@ -45,7 +45,9 @@ type chartView struct {
 
 	loading    fyne.CanvasObject
 	refused    *widget.Label // why a chart could not be opened (a restricted chart, a merged record)
+	breakGlass *widget.Button // "Emergency access…", when the refusal allows it (emergency.go)
 	refusedBox fyne.CanvasObject
+	*grantBanner
 
 	*patientBanner
 	message                *widget.Label // the outcome of the last action, or why it failed
@@ -71,7 +73,10 @@ func (u *UI) chartSection(s *app.Session) fyne.CanvasObject {
 	cv.refused.Wrapping = fyne.TextWrapWord
 	cv.refused.Importance = widget.DangerImportance
 	another := widget.NewButtonWithIcon("Choose another patient", theme.SearchIcon(), cv.close)
-	cv.refusedBox = container.NewVBox(cv.refused, container.NewHBox(another))
+	cv.breakGlass = widget.NewButtonWithIcon("Emergency access…", theme.WarningIcon(), cv.askBreakGlass)
+	cv.breakGlass.Importance = widget.DangerImportance
+	cv.breakGlass.Hide()
+	cv.refusedBox = container.NewVBox(cv.refused, container.NewHBox(another, cv.breakGlass))
 
 	cv.buildChart()
 	cv.root = container.NewStack(cv.picker)
@@ -113,6 +118,7 @@ func (u *UI) openChart(patientID string) bool {
 // buildChart makes the chart's frame: the header and the panes.
 func (cv *chartView) buildChart() {
 	cv.patientBanner = newPatientBanner()
+	cv.grantBanner = newGrantBanner(cv.endGrant)
 	cv.message = widget.NewLabel("")
 	cv.message.Wrapping = fyne.TextWrapWord
 	cv.message.Hide()
@@ -120,6 +126,7 @@ func (cv *chartView) buildChart() {
 
 	who := container.NewHBox(cv.name, cv.facts, cv.restricted)
 	header := container.NewVBox(
+		cv.grantBanner.box,
 		container.NewBorder(nil, nil, nil, cv.closeChart, who),
 		cv.allergyLine(),
 		cv.message,
@@ -183,8 +190,7 @@ func (cv *chartView) load(gen int) {
 		}
 		switch {
 		case err != nil && cv.chart.Patient.ID == "":
-			cv.refused.SetText(sentence(err))
-			cv.showing(cv.refusedBox)
+			cv.showRefusal(sentence(err), err)
 		case err != nil:
 			cv.say("The chart could not be read again, so it may be out of date: "+sentence(err), true)
 		default:
@@ -234,6 +240,7 @@ func (cv *chartView) fill() {
 		p.refresh()
 	}
 	cv.notes.refresh()
+	cv.showGrant()
 }
 
 // countActive counts the records for which active says so.

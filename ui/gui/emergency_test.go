@@ -1,0 +1,92 @@
+package gui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"ward/app"
+	"ward/emergency"
+)
+
+// Break-glass as a clinician does it: the refused restricted chart offers
+// "Emergency access…"; without a reason the dialog says so beside the
+// field; with one the chart opens under a red banner with the time left,
+// every read carries the grant; "End emergency access" closes the chart.
+func TestChartBreakGlass(t *testing.T) {
+	c := testClinic(t)
+	addClinician(t, c, "drsmith", "Dr. Ann Smith")
+	ctx := context.Background()
+	sec, err := c.SignIn(ctx, "security", app.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk, err := c.SignIn(ctx, "frontdesk", app.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := registerPatient(t, desk, "Nadia Petrov", "2001-06-09")
+	if err := sec.RestrictPatient(ctx, p.ID, []string{"drsmith"}); err != nil {
+		t.Fatal(err)
+	}
+
+	u := newTestUI(t, c)
+	sh := signInAs(t, u, "clinician")
+	cv := chartTab(t, sh)
+	u.openChart(p.ID)
+	u.settle()
+	if cv.root.Objects[0] != cv.refusedBox || !cv.breakGlass.Visible() {
+		t.Fatalf("restricted chart without the emergency access button: %q", visibleText(u))
+	}
+
+	tap(u, cv.breakGlass)
+	dlg := topOverlay(t, u)
+	if !strings.Contains(textOf(dlg), "a security officer reviews every emergency access") {
+		t.Errorf("the dialog does not say what break-glass means: %s", textOf(dlg))
+	}
+	tap(u, buttonIn(t, dlg, "Open the chart"))
+	if got := fieldMessage(t, dlg, "Why do you need this chart?"); !strings.Contains(got, "Choose why you need emergency access") {
+		t.Fatalf("no reason: message %q", got)
+	}
+	radiosIn(dlg)[0].SetSelected(emergency.ReasonLabel(emergency.ReasonOther))
+	tap(u, buttonIn(t, dlg, "Open the chart"))
+	if got := fieldMessage(t, dlg, "Why do you need this chart?"); !strings.Contains(got, "write in a few words") {
+		t.Fatalf("other without words: message %q", got)
+	}
+	radiosIn(dlg)[0].SetSelected(emergency.ReasonLabel(emergency.ReasonTreatment))
+	tap(u, buttonIn(t, dlg, "Open the chart"))
+	u.settle()
+	if cv.chart.Patient.ID != p.ID {
+		t.Fatalf("the chart did not open under the grant: %q", visibleText(u))
+	}
+	if !cv.grantBanner.box.Visible() || !strings.Contains(cv.grantBanner.text.Text, "EMERGENCY ACCESS — 60 min left — Emergency treatment") {
+		t.Fatalf("banner: visible %v, %q", cv.grantBanner.box.Visible(), cv.grantBanner.text.Text)
+	}
+	got := auditActions(t, c)
+	if !strings.Contains(got, " emergency.start success emergency access started; reason emergency-treatment") ||
+		!strings.Contains(got, " chart.read success ") {
+		t.Errorf("audit: %s", got)
+	}
+	g, ok := sh.s.RunningGrant(p.ID)
+	if !ok {
+		t.Fatal("no running grant")
+	}
+
+	// The holder ends it: confirm, the chart closes, the button is back.
+	tap(u, cv.grantBanner.end)
+	tap(u, buttonIn(t, topOverlay(t, u), "End access"))
+	u.settle()
+	if cv.chart.Patient.ID != "" || cv.root.Objects[0] != cv.refusedBox || !strings.Contains(cv.refused.Text, "You ended your emergency access") {
+		t.Fatalf("after ending: %q", visibleText(u))
+	}
+	if strings.Contains(visibleText(u), "Nadia") {
+		t.Error("the chart's patient still shows after the grant ended")
+	}
+	if _, ok := sh.s.RunningGrant(p.ID); ok {
+		t.Error("the grant still runs")
+	}
+	if !strings.Contains(auditActions(t, c), " emergency.end success emergency access ended early by its holder ") {
+		t.Error("the end is not audited")
+	}
+	_ = g
+}
