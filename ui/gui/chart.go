@@ -44,7 +44,7 @@ type chartView struct {
 	gen       int // bumped when the patient changes: a late answer for another one is dropped
 
 	loading    fyne.CanvasObject
-	refused    *widget.Label // why a chart could not be opened (a restricted chart, a merged record)
+	refused    *widget.Label  // why a chart could not be opened (a restricted chart, a merged record)
 	breakGlass *widget.Button // "Emergency access…", when the refusal allows it (emergency.go)
 	refusedBox fyne.CanvasObject
 	*grantBanner
