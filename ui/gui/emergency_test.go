@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2/test"
+
 	"ward/app"
 	"ward/emergency"
 )
@@ -87,6 +89,79 @@ func TestChartBreakGlass(t *testing.T) {
 	}
 	if !strings.Contains(auditActions(t, c), " emergency.end success emergency access ended early by its holder ") {
 		t.Error("the end is not audited")
+	}
+	_ = g
+}
+
+// The security officer's review: the tab's title counts the grants waiting
+// from sign-in on; a review needs a disposition and a note, then the grant
+// leaves the queue and the review is audited.
+func TestEmergencyReviewQueue(t *testing.T) {
+	c := testClinic(t)
+	ctx := context.Background()
+	desk, err := c.SignIn(ctx, "frontdesk", app.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := registerPatient(t, desk, "Ruth Okafor", "1950-02-02")
+	sec, _ := c.SignIn(ctx, "security", app.DemoPassword)
+	if err := sec.RestrictPatient(ctx, p.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := c.SignIn(ctx, "clinician", app.DemoPassword)
+	g, err := doc.BreakGlass(ctx, p.ID, emergency.ReasonCovering, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	u := newTestUI(t, c)
+	sh := signInAs(t, u, "security")
+	u.settle()
+	var title string
+	for _, it := range sh.tabs.Items {
+		if strings.HasPrefix(it.Text, reviewTitle) {
+			title = it.Text
+		}
+	}
+	if title != reviewTitle+" (1)" {
+		t.Fatalf("officer's tab title %q, want the count of grants waiting", title)
+	}
+	v := selectTab[*reviewView](t, sh)
+	u.settle()
+	text := visibleText(u)
+	if !strings.Contains(text, "1 waiting for review.") || !strings.Contains(text, "Ruth Okafor") ||
+		!strings.Contains(text, "Covering for the patient's clinician") || !strings.Contains(text, "running, 60 min left") {
+		t.Fatalf("queue shows: %s", text)
+	}
+	tap(u, rowButton(t, v.rows, "Ruth Okafor", "Review…"))
+	dlg := topOverlay(t, u)
+	tap(u, buttonIn(t, dlg, "Save review"))
+	if got := fieldMessage(t, dlg, "Was it appropriate?"); !strings.Contains(got, "appropriate or not-appropriate") {
+		t.Fatalf("no disposition: %q", got)
+	}
+	radiosIn(dlg)[0].SetSelected("Not appropriate")
+	tap(u, buttonIn(t, dlg, "Save review"))
+	if got := fieldMessage(t, dlg, "Note"); !strings.Contains(got, "Write a note") {
+		t.Fatalf("no note: %q", got)
+	}
+	test.Type(entriesIn(dlg)[0], "Patient was not seen that day; raised with the clinician")
+	tap(u, buttonIn(t, dlg, "Save review"))
+	u.settle()
+	if !strings.Contains(visibleText(u), "No emergency access waits for review.") {
+		t.Fatalf("after the review: %s", visibleText(u))
+	}
+	for _, it := range sh.tabs.Items {
+		if strings.HasPrefix(it.Text, reviewTitle) && it.Text != reviewTitle {
+			t.Errorf("tab title still counts: %q", it.Text)
+		}
+	}
+	if got := auditActions(t, c); !strings.Contains(got, " emergency.review success emergency access reviewed: not-appropriate ") {
+		t.Errorf("review not audited: %s", got)
+	}
+	v.all.SetChecked(true)
+	u.settle()
+	if !strings.Contains(visibleText(u), "not appropriate — Patient was not seen that day") {
+		t.Errorf("reviewed grant: %s", visibleText(u))
 	}
 	_ = g
 }

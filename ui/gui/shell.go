@@ -32,21 +32,21 @@ type shell struct {
 	outage     *widget.Label // shown when the other workstations have not been heard from (outage.go)
 }
 
-// A section is one tab of the shell. allowed says whether the person's
-// roles open it (checked against app's permission table, so a tab never
-// offers what the door would refuse).
+// A section is one tab of the shell. allowed says whether the session
+// opens it (checked against app's permission table and the kit's reads, so
+// a tab never offers what the door would refuse).
 type section struct {
 	title   string
 	icon    func() fyne.Resource // a theme icon, looked up when drawn
-	allowed func(roles []string) bool
+	allowed func(s *app.Session) bool
 	build   func(u *UI, s *app.Session) fyne.CanvasObject
 }
 
 // any of the actions allowed.
-func anyAllowed(acts ...app.Action) func([]string) bool {
-	return func(roles []string) bool {
+func anyAllowed(acts ...app.Action) func(*app.Session) bool {
+	return func(s *app.Session) bool {
 		for _, a := range acts {
-			if app.Allowed(roles, a) {
+			if s.Allowed(a) {
 				return true
 			}
 		}
@@ -60,6 +60,7 @@ var sections = []section{
 	{"Schedule", theme.CalendarIcon, anyAllowed(app.ActAppointmentRead), (*UI).scheduleSection},
 	{"Chart", theme.DocumentIcon, anyAllowed(app.ActChartRead), (*UI).chartSection},
 	{"Audit", theme.VisibilityIcon, anyAllowed(app.ActAuditRead, app.ActAuditVerify), (*UI).auditSection},
+	{reviewTitle, theme.WarningIcon, anyAllowed(app.ActEmergencyList), (*UI).emergencyReviewSection},
 	{"People", theme.AccountIcon, anyAllowed(app.ActUserList), (*UI).peopleSection},
 	{"Settings", theme.SettingsIcon, anyAllowed(app.ActSettingsEdit), (*UI).settingsSection},
 	{"Workstations", theme.ComputerIcon, anyAllowed(app.ActSyncStatus), (*UI).workstationsSection},
@@ -83,11 +84,18 @@ func (u *UI) showShell(s *app.Session) {
 	who := widget.NewLabelWithStyle(fmt.Sprintf("%s  ·  %s", user.DisplayName, strings.Join(roleNames(user.Roles), ", ")),
 		fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	clinic := widget.NewLabel(u.clinic.Name())
-	header := container.NewBorder(nil, nil, container.NewHBox(clinic, who), container.NewHBox(sh.countdown, u.themeToggle(), u.accountButton(s), sh.lock, sh.switchU, sh.signOut))
+	controls := []fyne.CanvasObject{sh.countdown, u.themeToggle(), u.accountButton(s), sh.lock, sh.switchU, sh.signOut}
+	var top []fyne.CanvasObject
+	if s.ReadOnly() { // the emergency kit (kit.go): no account, and nothing to come back to after a lock
+		u.setTitle(kitTitle)
+		controls = []fyne.CanvasObject{sh.countdown, u.themeToggle(), u.closeKitButton()}
+		top = append(top, kitBanner(s.KitPerson()))
+	}
+	header := container.NewBorder(nil, nil, container.NewHBox(clinic, who), container.NewHBox(controls...))
 
 	sh.tabs = container.NewAppTabs()
 	for _, sec := range sections {
-		if sec.allowed(user.Roles) {
+		if sec.allowed(s) {
 			sh.sections = append(sh.sections, sec)
 			sh.tabs.Append(container.NewTabItemWithIcon(sec.title, sec.icon(), sec.build(u, s)))
 		}
@@ -104,7 +112,7 @@ func (u *UI) showShell(s *app.Session) {
 	sh.background.Wrapping = fyne.TextWrapWord
 	u.showJobProblem(sh)
 	sh.outage = newOutageBanner()
-	u.win.SetContent(container.NewBorder(container.NewVBox(header, sh.outage, widget.NewSeparator()), sh.background, nil, nil, body))
+	u.win.SetContent(container.NewBorder(container.NewVBox(append(top, header, sh.outage, widget.NewSeparator())...), sh.background, nil, nil, body))
 	u.watchOutage(sh)
 	u.addShortcuts()
 }
@@ -156,7 +164,11 @@ func (sh *shell) showCountdown(left time.Duration) {
 		}
 		return
 	}
-	sh.countdown.SetText(fmt.Sprintf("Locking in %d s — move the mouse or press a key to stay", int((left+time.Second-1)/time.Second)))
+	what := "Locking"
+	if sh.s.ReadOnly() {
+		what = "Closing the emergency kit"
+	}
+	sh.countdown.SetText(fmt.Sprintf("%s in %d s — move the mouse or press a key to stay", what, int((left+time.Second-1)/time.Second)))
 	sh.countdown.Show()
 }
 
