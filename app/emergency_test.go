@@ -131,6 +131,18 @@ func TestBreakGlassLifecycle(t *testing.T) {
 	if last := es[len(es)-1]; last.Action != string(ActEmergencyEnd) || last.User != SystemUser || last.Detail != "emergency access expired" {
 		t.Fatalf("expiry audited as %+v", last)
 	}
+	// In the FHIR export, start and stop are DICOM 110113 with 110127 / 110128.
+	officer.Touch()
+	fhirPath := filepath.Join(t.TempDir(), "audit.fhir.json")
+	if _, err := officer.ExportAudit(ctx, fhirPath, audit.FHIR, audit.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	fhirText, _ := os.ReadFile(fhirPath)
+	for _, code := range []string{`"code":"110113"`, `"code":"110127"`, `"code":"110128"`, `"ETREAT"`} {
+		if !strings.Contains(string(fhirText), code) {
+			t.Errorf("the FHIR export has no %s", code)
+		}
+	}
 
 	// Early end: a second grant, ended by its holder.
 	g2, err := doc.BreakGlass(ctx, p.ID, emergency.ReasonCovering, "")
