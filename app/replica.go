@@ -57,6 +57,13 @@ type ReplicaLoop struct {
 	Written func(name string)
 	// Poll is how often every inbox is looked at anyway (0: 30 s).
 	Poll time.Duration
+	// Watch is how often the database is looked at for commits this process
+	// was not told of: another process's on the same data folder, and
+	// admissions or removals of workstations (0: 250 ms).
+	Watch time.Duration
+	// NodesChanged is told when a commit changed the clinic's workstations
+	// (the transport's peers must follow). May be nil.
+	NodesChanged func()
 	// Events receives news for a person (refused segments, failures).
 	Events func(Event)
 }
@@ -65,11 +72,16 @@ type ReplicaLoop struct {
 const JobReplica = "replica"
 
 // RunReplica exports after every commit and imports when files arrive (and
-// every Poll), until ctx ends. Failures are reported as events and tried
-// again at the next occasion; they do not stop the loop.
+// every Poll), until ctx ends. A burst of commits is one export: the signal
+// holds one pending nudge, and the export takes everything committed by
+// then. Failures are reported as events and tried again at the next
+// occasion; they do not stop the loop.
 func (c *Clinic) RunReplica(ctx context.Context, l ReplicaLoop) error {
 	if l.Poll <= 0 {
 		l.Poll = 30 * time.Second
+	}
+	if l.Watch <= 0 {
+		l.Watch = 250 * time.Millisecond
 	}
 	report := func(text string, failed bool) {
 		if l.Events != nil {
@@ -97,6 +109,10 @@ func (c *Clinic) RunReplica(ctx context.Context, l ReplicaLoop) error {
 	}
 	tick := time.NewTicker(l.Poll)
 	defer tick.Stop()
+	watch := time.NewTicker(l.Watch)
+	defer watch.Stop()
+	var mark store.CommitMark
+	watchFailed := false
 	export()
 	for {
 		select {
@@ -110,8 +126,24 @@ func (c *Clinic) RunReplica(ctx context.Context, l ReplicaLoop) error {
 				continue
 			}
 			imported(c.ReplicaImportFrom(ctx, node))
+		case <-watch.C:
+			m, work, err := c.db.WatchCommits(ctx, mark)
+			if err != nil {
+				if !watchFailed && ctx.Err() == nil {
+					report("looking for changes to send failed: "+err.Error(), true)
+				}
+				watchFailed = true
+				continue
+			}
+			mark, watchFailed = m, false
+			if work.Export {
+				export() // committed by another process: its signal did not reach this one
+			}
+			if work.Nodes && l.NodesChanged != nil {
+				l.NodesChanged()
+			}
 		case <-tick.C:
-			export() // commits of another process on this data folder do not signal this one
+			export() // the safety net
 			res, err := c.ReplicaImport(ctx)
 			for _, p := range res.Peers {
 				imported(p, nil)

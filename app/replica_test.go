@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"io"
 	"os"
@@ -152,6 +153,71 @@ func TestRunReplicaExportsAfterCommit(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no segment written after a commit")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
+
+// A `ward` command beside `ward serve` commits on the same data folder from
+// another process, whose signal never reaches the serving one: the replica
+// job still sends its writes, and follows its admissions, within a moment.
+// A second handle on the same database stands for that process here (to
+// SQLite it is one: another connection with its own signal).
+func TestRunReplicaSeesCommitsOfAnotherProcess(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, dir, _ := newClinic(t)
+	written := make(chan string, 100)
+	nodes := make(chan struct{}, 100)
+	done := make(chan error)
+	go func() {
+		done <- a.RunReplica(ctx, ReplicaLoop{Written: func(n string) { written <- n }, Poll: time.Hour,
+			NodesChanged: func() { nodes <- struct{}{} }})
+	}()
+	<-written                          // what init committed
+	time.Sleep(600 * time.Millisecond) // the loop's first looks
+	for len(nodes) > 0 {
+		<-nodes
+	}
+	other, err := Open(ctx, dir, osKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	sent := func(what string) {
+		t.Helper()
+		t0 := time.Now()
+		select {
+		case <-written:
+			t.Logf("%s in another process → segment in the outbox: %v", what, time.Since(t0))
+		case <-time.After(2 * time.Second):
+			t.Fatalf("no segment within 2 s of %s in another process", what)
+		}
+	}
+	admin := signIn(t, other, "root", adminPW)
+	sent("a sign-in") // audited: its entry travels
+	if _, err := admin.AddUser(ctx, NewUser{Username: "fd", Roles: []string{RoleFrontDesk}, Password: "front desk pass"}); err != nil {
+		t.Fatal(err)
+	}
+	sent("a new user")
+	select {
+	case <-nodes:
+		t.Fatal("a new user is not a change of workstations")
+	default:
+	}
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ApproveNode(ctx, store.NodeID(pub), "reception-2", pub); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-nodes:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the transport was not told of a workstation admitted by another process")
 	}
 	cancel()
 	if err := <-done; err != nil {

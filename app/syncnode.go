@@ -27,8 +27,9 @@ const (
 
 const (
 	// reconcileEvery: how often the node's peers are compared with the
-	// clinic's workstations (a node admitted or removed anywhere arrives
-	// here as a replicated write).
+	// clinic's workstations anyway; a commit that changes them (a node
+	// admitted or removed here, by another process, or anywhere and
+	// replicated) has them compared at once.
 	reconcileEvery = 5 * time.Second
 	// restartAfter: how long the transport waits after failing to start
 	// (a port in use, say) before trying again.
@@ -96,15 +97,22 @@ func (c *Clinic) RunSync(ctx context.Context, events func(Event)) error {
 	}
 	var current atomic.Pointer[node.Node]
 	arrivals := make(chan string)
+	nodesChanged := make(chan struct{}, 1)
 	tctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		c.runTransport(tctx, &current, arrivals, report)
+		c.runTransport(tctx, &current, arrivals, nodesChanged, report)
 	}()
 	err := c.RunReplica(ctx, ReplicaLoop{
 		Arrivals: arrivals,
+		NodesChanged: func() {
+			select {
+			case nodesChanged <- struct{}{}:
+			default:
+			}
+		},
 		Written: func(name string) {
 			if n := current.Load(); n != nil {
 				if err := n.ScanOutbox(name); err != nil && ctx.Err() == nil {
@@ -121,10 +129,9 @@ func (c *Clinic) RunSync(ctx context.Context, events func(Event)) error {
 
 // runTransport keeps a node (and the pairing listener) running until ctx
 // ends, forwarding its arrivals and keeping its peers in step with the
-// clinic's workstations.
-func (c *Clinic) runTransport(ctx context.Context, current *atomic.Pointer[node.Node], arrivals chan<- string, report func(string, bool)) {
+// clinic's workstations (at once when kicked: a commit changed them).
+func (c *Clinic) runTransport(ctx context.Context, current *atomic.Pointer[node.Node], arrivals chan<- string, kick chan struct{}, report func(string, bool)) {
 	for ctx.Err() == nil {
-		kick := make(chan struct{}, 1)
 		n, ps, err := c.startTransport(ctx, report, func() {
 			select {
 			case kick <- struct{}{}:
@@ -180,8 +187,9 @@ func (c *Clinic) startTransport(ctx context.Context, report func(string, bool), 
 	return n, ps, nil
 }
 
-// driveNode forwards arrivals and reconciles peers (every reconcileEvery,
-// and at once when kicked) until ctx ends or the node stops by itself.
+// driveNode forwards arrivals and reconciles peers (at once when kicked,
+// and every reconcileEvery as a safety net) until ctx ends or the node
+// stops by itself.
 func (c *Clinic) driveNode(ctx context.Context, n *node.Node, arrivals chan<- string, kick <-chan struct{}, report func(string, bool)) {
 	tick := time.NewTicker(reconcileEvery)
 	defer tick.Stop()
@@ -213,17 +221,6 @@ func (c *Clinic) driveNode(ctx context.Context, n *node.Node, arrivals chan<- st
 			}
 			if err := c.saveTransport(ctx, n); err != nil && ctx.Err() == nil {
 				report("recording the replica's connections failed: "+err.Error(), true)
-			}
-			// Commits made by another process on this data folder (a `ward`
-			// command beside `ward serve`) do not signal this one: send them.
-			if res, err := c.ReplicaExport(ctx); err == nil {
-				for _, f := range res.Files {
-					if err := n.ScanOutbox(f); err != nil && ctx.Err() == nil {
-						report("telling peers about a new segment failed: "+err.Error(), true)
-					}
-				}
-			} else if ctx.Err() == nil {
-				report("sending this workstation's changes failed: "+err.Error(), true)
 			}
 		}
 	}

@@ -14,7 +14,7 @@ import (
 	"ward/store"
 )
 
-func freeListen(t *testing.T) string {
+func freeListen(t testing.TB) string {
 	t.Helper()
 	// Two free ports in a row: the node's and the pairing listener's.
 	for i := 0; i < 50; i++ {
@@ -62,7 +62,7 @@ func (l *eventLog) add(e Event) {
 	l.mu.Unlock()
 }
 
-func (l *eventLog) waitFor(t *testing.T, text string, timeout time.Duration) Event {
+func (l *eventLog) waitFor(t testing.TB, text string, timeout time.Duration) Event {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

@@ -184,6 +184,52 @@ func (db *DB) notifyChanged() {
 	}
 }
 
+// CommitMark is where the change log and this workstation's audit chain
+// end. It moves with every commit that adds to either, whichever process
+// made it: a `ward` command beside `ward serve` commits on the same data
+// folder, and Changes does not reach the serving process.
+type CommitMark struct{ ChangeSeq, AuditSeq uint64 }
+
+// CommitWork is what commits after a mark left for the replica job.
+type CommitWork struct {
+	Export bool // this workstation wrote something its outbox does not hold yet
+	Nodes  bool // the clinic's workstations changed (admitted, removed, moved)
+}
+
+// WatchCommits returns the current mark and, when it moved from since,
+// what the commits in between left to do. Unmoved, it costs two index
+// lookups, so the replica job can ask a few times a second.
+func (db *DB) WatchCommits(ctx context.Context, since CommitMark) (CommitMark, CommitWork, error) {
+	var m CommitMark
+	var work CommitWork
+	err := db.ReplicaRead(ctx, func(rd *ReplicaReader) error {
+		var err error
+		if m.ChangeSeq, err = rd.MaxChangeSeq(); err != nil {
+			return err
+		}
+		if m.AuditSeq, err = rd.AuditHead(db.self.ID); err != nil || m == since {
+			return err
+		}
+		st, err := rd.ExportState()
+		if err != nil {
+			return err
+		}
+		work.Export = m.AuditSeq > st.AuditSeq
+		if !work.Export {
+			// Only entries new since the last look: a workstation that has
+			// applied much and written little need not scan it all again.
+			err = rd.q.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM change_log WHERE seq > ? AND origin_seq IS NULL)",
+				int64(max(st.ChangeSeq, since.ChangeSeq))).Scan(&work.Export)
+			if err != nil {
+				return err
+			}
+		}
+		return rd.q.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM change_log WHERE seq > ? AND table_name = 'nodes')",
+			int64(since.ChangeSeq)).Scan(&work.Nodes)
+	})
+	return m, work, err
+}
+
 // prepareReplica runs at every open: the exporter's signal, a clinic key
 // for a database that has none, and — once, on the first open after
 // migration 005 — the row JSON of every row's newest change-log entry, so a

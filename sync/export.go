@@ -52,8 +52,16 @@ func (r *Replica) Export(ctx context.Context) (ExportResult, error) {
 	}
 	defer wipe(key)
 	// Peers keep the newest checkpoint they have seen of every chain: give
-	// them one of the head that is about to leave.
-	if err := r.db.ReplicaUpdate(ctx, func(w *store.ReplicaWriter) error { return w.CheckpointHead() }); err != nil {
+	// them one of the head that is about to leave. Only of a head not sent
+	// yet: a checkpoint of one already sent would never travel (segments
+	// carry the checkpoints of their own range), and the chains would
+	// differ between workstations for ever.
+	if err := r.db.ReplicaUpdate(ctx, func(w *store.ReplicaWriter) error {
+		if head, err := w.AuditHead(r.db.Self().ID); err != nil || head <= state.AuditSeq {
+			return err
+		}
+		return w.CheckpointHead()
+	}); err != nil {
 		return res, err
 	}
 	for {
