@@ -30,7 +30,7 @@ BENCH_OUT := docs/BENCHMARKS.md
 BENCH_RUNS := ./store:400x:. ./store/audit:20x:. ./app:1x:Demo,Backup100k ./app:3s:ChartRead,SignIn \
 	./ui/gui:1x:GUIColdStart,GUIIdle ./ui/gui:1x:SearchAsYouType \
 	./sync:3x:Apply ./sync:1x:Join100k \
-	./sync/node:1x:ReplicaLag,IdleNodeRSS
+	./sync/node:1x:ReplicaLag,IdleNodeRSS ./app:1x:WardReplicaLag
 
 # Debian packages.
 BUILD_PKGS := gcc libc6-dev pkg-config

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -346,4 +347,52 @@ func nodeRevoked(t testing.TB, c *Clinic, node string) bool {
 		t.Fatal(err)
 	}
 	return revoked
+}
+
+// BenchmarkWardReplicaLag: three full workstations on 127.0.0.1; a
+// registration committed through a session on A, until it is committed on
+// B and on C (read from their databases every 2 ms): export, segment,
+// Syncthing scan and transfer, import, apply. A registration every 300 ms
+// (a clinic's pace); the first one, which meets new connections, is not
+// counted.
+func BenchmarkWardReplicaLag(b *testing.B) {
+	ctx := context.Background()
+	for range b.N {
+		a, pb, pc, _ := threeWardNodes(b)
+		var lags []time.Duration
+		for i := -1; i < 40; i++ {
+			time.Sleep(300 * time.Millisecond)
+			p, err := a.doc.RegisterPatient(ctx, NewPatient{Name: fmt.Sprintf("Lag Probe %d", i), BirthDate: "1990-01-01"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			t0 := time.Now()
+			waiting := []*wardNode{pb, pc}
+			for len(waiting) > 0 {
+				if time.Since(t0) > 30*time.Second {
+					b.Fatalf("registration %d did not reach %s", i, waiting[0].name)
+				}
+				waiting = slices.DeleteFunc(waiting, func(n *wardNode) bool {
+					if !hasPatient(n.c, p.ID) {
+						return false
+					}
+					if i >= 0 {
+						lags = append(lags, time.Since(t0))
+					}
+					return true
+				})
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		slices.Sort(lags)
+		at := func(q float64) float64 {
+			return float64(lags[min(len(lags)-1, int(q*float64(len(lags))))].Microseconds()) / 1000
+		}
+		b.ReportMetric(at(0.5), "median-ms")
+		b.ReportMetric(at(0.99), "p99-ms")
+		b.ReportMetric(at(1), "max-ms")
+		for _, n := range []*wardNode{a, pb, pc} {
+			n.stop()
+		}
+	}
 }

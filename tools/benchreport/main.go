@@ -90,6 +90,9 @@ var comparisons = []comparison{
 	{what: "Replica lag (transport), p99, 3 nodes, writes at a clinic's pace", subject: "BenchmarkReplicaLag/paced", metric: "p99-ms", max: 1000, absolute: true, unit: "ms"},
 	{what: "Replica lag (transport), median, 3 nodes, back-to-back writes", subject: "BenchmarkReplicaLag/burst", metric: "median-ms", max: 300, absolute: true, unit: "ms"},
 	{what: "Replica lag (transport), p99, 3 nodes, back-to-back writes", subject: "BenchmarkReplicaLag/burst", metric: "p99-ms", max: 1000, absolute: true, unit: "ms"},
+	// The whole app (app/replica_nodes_test.go): three full workstations, a registration through a session on A → committed on B and C.
+	{what: "Replica lag (app), median, commit on A → committed on B and C, 3 workstations", subject: "BenchmarkWardReplicaLag", metric: "median-ms", max: 300, absolute: true, unit: "ms"},
+	{what: "Replica lag (app), p99, commit on A → committed on B and C, 3 workstations", subject: "BenchmarkWardReplicaLag", metric: "p99-ms", max: 1000, absolute: true, unit: "ms"},
 	{what: "Idle node RSS (a process running one node, 2 peers connected)", subject: "BenchmarkIdleNodeRSS", metric: "rss-MB", max: 80, absolute: true, unit: "MB"},
 	{what: "Idle node CPU, % of one core", subject: "BenchmarkIdleNodeRSS", metric: "cpu-%", absolute: true, unit: "%"},
 	// 100k patients and 200k audit entries (app/backup_bench_test.go).
