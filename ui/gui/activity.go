@@ -28,8 +28,10 @@ func (u *UI) installActivityHooks() {
 	})
 }
 
-// activityPoll is how often the public route looks at the focused widget.
-const activityPoll = 250 * time.Millisecond
+// activityPoll is how often the public route looks at the focused widget:
+// a second is plenty against an idle timeout of a minute or more, and each
+// look wakes the Fyne goroutine.
+const activityPoll = time.Second
 
 // watchActivityPublic is the public-API route: keys pressed with no widget
 // focused (the canvas sees those), and — for keys typed into a field, or a

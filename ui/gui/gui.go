@@ -40,6 +40,7 @@ type UI struct {
 	closeOnce sync.Once
 
 	jobProblem app.Event // the newest failed background job, if any (guarded by mu)
+	idle       idleWatch // what the idle check saw last (idle.go)
 
 	jobsDone <-chan struct{} // closes when the background jobs have stopped (nil: none run)
 	join     *joinForm       // the join screen while it shows (no clinic here yet)
@@ -103,7 +104,7 @@ func (u *UI) showProblem(err error) {
 	msg := widget.NewLabel(sentence(err))
 	msg.Wrapping = fyne.TextWrapWord
 	quit := widget.NewButton("Close Ward", func() { u.win.Close() })
-	u.win.SetContent(container.NewCenter(container.NewVBox(title, msg, quit)))
+	u.setContent(container.NewCenter(container.NewVBox(title, msg, quit)))
 }
 
 // work runs fn off the Fyne goroutine (it may reach the database) and then

@@ -1,19 +1,37 @@
 package gui
 
 import (
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
 )
 
-// Auto-lock. The session keeps its own wall-clock idle timer (app); the
-// window reports activity to it (u.touch, from activity.go's hooks) and
-// asks it every idleTick whether it is due. A machine that slept past the
-// timeout is locked on the first tick after it wakes.
+// Auto-lock. The session keeps its own wall-clock idle timer (app); input
+// in the window resets it (u.touch, from activity.go's hooks, with no
+// screen work). The idle check sleeps until the next moment the screen can
+// change — the next whole second of the time left, which is when the
+// countdown starts, ticks and ends in the lock — and touches the screen
+// only then. Timers stop while the machine sleeps, so it never sleeps
+// longer than a second: a machine that slept past the timeout is locked
+// within a second of waking.
 const (
-	idleTick   = 250 * time.Millisecond // the lock screen appears within one tick of the timeout
-	warnBefore = 30 * time.Second       // the countdown shows this long before
+	warnBefore = 30 * time.Second // the countdown shows this long before
+	// releaseAfter: once nobody has touched the window this long, the
+	// memory that the work before left as garbage goes back to the system
+	// (Go returns it by itself only slowly: a first replica export of a big
+	// clinic left ~40 MB for minutes).
+	releaseAfter = 10 * time.Second
 )
+
+// idleWatch is what the idle check remembers between two looks.
+type idleWatch struct {
+	mu       sync.Mutex
+	sh       *shell // the shell it last looked at
+	shown    int    // the countdown's seconds on screen, 0 when hidden
+	released bool   // memory given back since the last input
+}
 
 // touch records input in the window for the session in front.
 func (u *UI) touch() {
@@ -25,25 +43,32 @@ func (u *UI) touch() {
 // watchIdle runs the idle check until the window closes.
 func (u *UI) watchIdle() {
 	go func() {
-		t := time.NewTicker(idleTick)
+		t := time.NewTimer(time.Second)
 		defer t.Stop()
 		for {
 			select {
 			case <-u.ctx.Done():
 				return
 			case <-t.C:
-				u.checkIdle()
+				t.Reset(u.checkIdle())
 			}
 		}
 	}()
 }
 
-// checkIdle locks the session in front when it is due (audited by app)
-// and keeps the countdown up to date. Off the Fyne goroutine.
-func (u *UI) checkIdle() {
+// checkIdle locks the session in front when it is due (audited by app),
+// shows, counts down or hides the warning when its second changes, and
+// says when to look again. Off the Fyne goroutine.
+func (u *UI) checkIdle() time.Duration {
+	w := &u.idle
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	sh := u.current()
+	if sh != w.sh { // a new shell shows no countdown
+		w.sh, w.shown, w.released = sh, 0, false
+	}
 	if sh == nil {
-		return
+		return time.Second
 	}
 	if sh.s.CheckIdle(u.ctx) {
 		fyne.Do(func() {
@@ -51,14 +76,33 @@ func (u *UI) checkIdle() {
 				u.showLocked(sh.s)
 			}
 		})
-		return
+		return time.Second
 	}
 	left := sh.s.IdleRemaining()
-	fyne.Do(func() {
-		if u.current() == sh {
-			sh.showCountdown(left)
-		}
-	})
+	secs := 0
+	if left <= warnBefore {
+		secs = int((left + time.Second - 1) / time.Second)
+	}
+	if secs != w.shown {
+		w.shown = secs
+		fyne.Do(func() {
+			if u.current() == sh {
+				sh.showCountdown(time.Duration(secs) * time.Second)
+			}
+		})
+	}
+	idleFor := sh.s.IdleTimeout() - left
+	if idleFor < releaseAfter {
+		w.released = false
+	} else if !w.released {
+		w.released = true
+		go debug.FreeOSMemory()
+	}
+	next := left % time.Second
+	if next == 0 {
+		next = time.Second
+	}
+	return next
 }
 
 // focusLost locks the session in front when the clinic asks for it.

@@ -51,7 +51,7 @@ func (u *UI) showNoClinic(dir string, keyring store.Keyring) {
 	newText.Wrapping = fyne.TextWrapWord
 	quit := widget.NewButton("Close Ward", func() { u.win.Close() })
 	box := container.NewVBox(title, joinText, container.NewHBox(join), widget.NewSeparator(), newText, container.NewHBox(quit))
-	u.win.SetContent(container.NewCenter(container.NewGridWrap(fyne.NewSize(620, box.MinSize().Height), box)))
+	u.setContent(container.NewCenter(container.NewGridWrap(fyne.NewSize(620, box.MinSize().Height), box)))
 }
 
 // showJoin is the join form.
@@ -95,7 +95,7 @@ func (u *UI) showJoin(dir string, keyring store.Keyring) {
 		"workstation after comparing the ids shown here.")
 	note.Wrapping = fyne.TextWrapWord
 	box := container.NewVBox(title, note, form, container.NewHBox(back, f.submit, f.cancel), f.progress, f.status, f.ids, f.message)
-	u.win.SetContent(container.NewCenter(container.NewGridWrap(fyne.NewSize(660, 460), box)))
+	u.setContent(container.NewCenter(container.NewGridWrap(fyne.NewSize(660, 460), box)))
 	u.win.Canvas().Focus(f.code)
 }
 
@@ -209,7 +209,7 @@ func (u *UI) showJoined(c *app.Clinic, recovery string) {
 	})
 	after := widget.NewLabel("People sign in here with the accounts they have at the clinic.")
 	box := container.NewVBox(title, intro, code, written, container.NewHBox(next), after)
-	u.win.SetContent(container.NewCenter(container.NewGridWrap(fyne.NewSize(660, box.MinSize().Height), box)))
+	u.setContent(container.NewCenter(container.NewGridWrap(fyne.NewSize(660, box.MinSize().Height), box)))
 }
 
 // adoptClinic makes a clinic joined in this window the window's clinic: its

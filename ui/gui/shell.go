@@ -112,7 +112,7 @@ func (u *UI) showShell(s *app.Session) {
 	sh.background.Wrapping = fyne.TextWrapWord
 	u.showJobProblem(sh)
 	sh.outage = newOutageBanner()
-	u.win.SetContent(container.NewBorder(container.NewVBox(append(top, header, sh.outage, widget.NewSeparator())...), sh.background, nil, nil, body))
+	u.setContent(container.NewBorder(container.NewVBox(append(top, header, sh.outage, widget.NewSeparator())...), sh.background, nil, nil, body))
 	u.watchOutage(sh)
 	u.addShortcuts()
 }

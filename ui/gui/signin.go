@@ -74,7 +74,7 @@ func (u *UI) showSignIn(message string) {
 		parts = append(parts, widget.NewLabel("Sign in with your own account."))
 	}
 	parts = append(parts, form, f.submit, f.message)
-	u.win.SetContent(container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 0), container.NewVBox(parts...))))
+	u.setContent(centred(420, container.NewVBox(parts...)))
 	u.win.Canvas().Focus(f.username)
 }
 
@@ -157,7 +157,7 @@ func (u *UI) showUnlock(s *app.Session, message string) {
 		widget.NewLabelWithStyle(u.clinic.Name(), fyne.TextAlignCenter, fyne.TextStyle{}),
 		widget.NewLabelWithStyle("Ward is locked", fyne.TextAlignCenter, fyne.TextStyle{Italic: true}),
 		who, f.secret, f.unlockSubmit, f.switchToPassw, f.otherUser, f.message)
-	u.win.SetContent(container.NewCenter(container.NewGridWrap(fyne.NewSize(380, 0), box)))
+	u.setContent(centred(380, box))
 	u.win.Canvas().Focus(f.secret)
 }
 
