@@ -117,6 +117,41 @@ func TestAutoLockShowsLockScreen(t *testing.T) {
 	}
 }
 
+// The idle check sleeps until the screen can next change: the next whole
+// second of the time left (the countdown's next number, or the lock
+// itself), never more than a second (timers stop while the machine
+// sleeps), and it locks on time.
+func TestIdleCheckWakesWhenTheScreenChanges(t *testing.T) {
+	c := testClinic(t)
+	clock := &fakeClock{t: time.Now()}
+	c.SetClock(clock)
+	u := newTestUI(t, c)
+	sh := signInAs(t, u, "frontdesk")
+	clock.add(sh.s.IdleTimeout() - warnBefore - 250*time.Millisecond)
+	if got := u.checkIdle(); got != 250*time.Millisecond {
+		t.Fatalf("30.25 s before the lock the check sleeps %v, want 250ms (when the countdown starts)", got)
+	}
+	if sh.countdown.Visible() {
+		t.Fatal("the countdown shows 30.25 s before the lock")
+	}
+	clock.add(250 * time.Millisecond)
+	if got := u.checkIdle(); got != time.Second || !strings.Contains(sh.countdown.Text, "Locking in 30 s") {
+		t.Fatalf("at 30 s: sleeps %v, countdown %q", got, sh.countdown.Text)
+	}
+	clock.add(29*time.Second + 600*time.Millisecond)
+	if got := u.checkIdle(); got != 400*time.Millisecond || !strings.Contains(sh.countdown.Text, "Locking in 1 s") {
+		t.Fatalf("0.4 s before the lock: sleeps %v, countdown %q", got, sh.countdown.Text)
+	}
+	clock.add(400 * time.Millisecond)
+	u.checkIdle()
+	if u.current() != nil || !sh.s.Locked() {
+		t.Fatal("the session did not lock when its time ran out")
+	}
+	if got := u.checkIdle(); got != time.Second {
+		t.Fatalf("on the lock screen the check sleeps %v, want 1s", got)
+	}
+}
+
 // fakeClock is app.Clock under the test's control.
 type fakeClock struct{ t time.Time }
 
