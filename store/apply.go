@@ -221,7 +221,13 @@ func constraintWords(msg string) string {
 // applyNote: a signed note is a legal record. A signed version beats any
 // draft whatever the clocks; between two versions of the same status the
 // later write wins; and a signed note never changes what it says — a peer's
-// version that would is refused (the segment is quarantined).
+// version that would is refused (the segment is quarantined). One case is
+// resolved instead of refused: the same draft signed by its author on two
+// workstations while they were apart (same author, creation, encounter and
+// amended note; the signing time and perhaps the text differ). The earlier
+// signing is the note everywhere; the later one stays in the note's history
+// (its change is in the change log on every workstation), and the applying
+// segment's audit entry says so.
 func (w *ReplicaWriter) applyNote(ti *tableInfo, key string, vals rowValues) (bool, error) {
 	local, _, found, err := w.readRow(ti, key)
 	if err != nil {
@@ -229,13 +235,69 @@ func (w *ReplicaWriter) applyNote(ti *tableInfo, key string, vals rowValues) (bo
 	}
 	if found && local["status"] == NoteSigned && vals["status"] == NoteSigned {
 		for _, c := range []string{"body", "status", "signed_at", "author_id", "amends_id", "encounter_id", "created_at", "deleted"} {
-			if !sameValue(local[c], vals[c]) {
+			if sameValue(local[c], vals[c]) {
+				continue
+			}
+			if !signedTwice(local, vals) {
 				return false, refused("a change to signed note %s (%s differs): a signed note cannot be changed, only amended", key, c)
 			}
+			w.signedTwice = append(w.signedTwice, key)
+			if !signedBefore(vals, local) {
+				return false, nil // the signing here is the earlier: it stays
+			}
+			return w.replaceSignedNote(ti, vals)
 		}
 	}
 	return w.upsert(ti, vals, `(excluded.status = 'signed', excluded.hlc, excluded.origin) > (notes.status = 'signed', notes.hlc, notes.origin)`)
 }
+
+// signedTwice: a and b are one draft signed twice by its author, not a
+// rewrite of a signed note.
+func signedTwice(a, b rowValues) bool {
+	for _, c := range []string{"author_id", "amends_id", "encounter_id", "created_at", "deleted"} {
+		if !sameValue(a[c], b[c]) {
+			return false
+		}
+	}
+	return true
+}
+
+// signedBefore orders two signings of one note the same way on every
+// workstation: by signing time, then by content, never by who applies it.
+func signedBefore(a, b rowValues) bool {
+	ta, _ := a["signed_at"].(int64)
+	tb, _ := b["signed_at"].(int64)
+	if ta != tb {
+		return ta < tb
+	}
+	return fmt.Sprint(a["body"], a["hlc"], a["origin"]) < fmt.Sprint(b["body"], b["hlc"], b["origin"])
+}
+
+// replaceSignedNote puts the earlier signing of a note signed twice in
+// place of the later one here. The database's own guard against changing a
+// signed note is set aside for this one statement, inside this transaction.
+func (w *ReplicaWriter) replaceSignedNote(ti *tableInfo, vals rowValues) (bool, error) {
+	const guard = "notes_signed_immutable"
+	var def string
+	if err := w.tx.QueryRowContext(w.ctx, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", guard).Scan(&def); err != nil {
+		return false, fmt.Errorf("the signed-note guard is missing: %w", err)
+	}
+	if _, err := w.tx.ExecContext(w.ctx, "DROP TRIGGER "+guard); err != nil {
+		return false, err
+	}
+	w.closeStmts() // prepared before the schema changed
+	changed, err := w.upsert(ti, vals, "1")
+	if err != nil {
+		return false, err
+	}
+	_, err = w.tx.ExecContext(w.ctx, def)
+	w.closeStmts()
+	return changed, err
+}
+
+// NotesSignedTwice lists the notes this transaction found signed on two
+// workstations (applyNote), for the segment's audit entry.
+func (w *ReplicaWriter) NotesSignedTwice() []string { return w.signedTwice }
 
 // applyUser: last writer wins per row (the password hash, PIN and second
 // factor travel with the person, so they sign in anywhere). A username

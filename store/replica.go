@@ -99,6 +99,8 @@ type ReplicaWriter struct {
 	local  bool // this node's chain or change log grew
 	stmts  map[string]*sql.Stmt
 	bulk   *bulkState
+	// signedTwice: notes found signed on two workstations (applyNote).
+	signedTwice []string
 }
 
 // ReplicaRead runs fn on a consistent read view (a deferred transaction: it

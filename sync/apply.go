@@ -287,9 +287,13 @@ func (r *Replica) apply(ctx context.Context, seg Segment) (int, error) {
 		// their own record, and an entry here would go back out in a
 		// segment of this node, to be recorded there… for ever.
 		if n > 0 {
+			detail := fmt.Sprintf("segment %d of node %s: %d changes (seq %d-%d), audit entries %d-%d",
+				h.Segment, origin, n, h.ChangeFirst, h.ChangeLast, h.AuditFirst, h.AuditLast)
+			for _, id := range w.NotesSignedTwice() {
+				detail += fmt.Sprintf("; note %s was signed on two workstations: the earlier signing is the note, the later is in its history", id)
+			}
 			if err := w.Audit(audit.Event{User: systemUser, Action: ActApply, Outcome: audit.OutcomeSuccess,
-				Detail: fmt.Sprintf("segment %d of node %s: %d changes (seq %d-%d), audit entries %d-%d",
-					h.Segment, origin, n, h.ChangeFirst, h.ChangeLast, h.AuditFirst, h.AuditLast)}); err != nil {
+				Detail: detail}); err != nil {
 				return err
 			}
 		}

@@ -489,30 +489,63 @@ func TestSegmentOfANodeNotYetKnownIsRetried(t *testing.T) {
 	chainsVerify(t, a, b, c, d)
 }
 
-func TestSignedNoteChangedIsRefused(t *testing.T) {
-	a, b, _ := threeNodes(t)
+// One draft signed by its author on two workstations while they were apart
+// (B after changing the text): every workstation ends with the earlier
+// signing as the note, the later one in the note's history, nothing
+// quarantined, and the apply entry says what happened.
+func TestNoteSignedTwiceConverges(t *testing.T) {
+	a, b, c := threeNodes(t)
 	p := a.addPatient(t, store.Patient{Name: "Signed Twice", BirthDate: "1980-01-01"})
 	note := a.draftNote(t, p.ID)
-	syncAll(t, a, b)
-	// Apart, both sign — B after changing the text.
+	syncAll(t, a, b, c)
 	a.do(t, func(tx *store.Tx) error { _, err := tx.SignNote(note.ID); return err })
+	time.Sleep(1100 * time.Millisecond) // signing times are in seconds: B signs later
 	b.do(t, func(tx *store.Tx) error {
-		if _, err := tx.EditDraft(note.ID, "changed"); err != nil {
+		if _, err := tx.EditDraft(note.ID, "changed on B"); err != nil {
 			return err
 		}
 		_, err := tx.SignNote(note.ID)
 		return err
 	})
-	a.export(t)
-	deliver(t, a, b)
-	before := b.hash(t)
-	res, err := b.r.ImportFrom(bg, a.id())
-	if err != nil || len(res.Quarantined) != 1 || res.Quarantined[0].Kind != KindRefused ||
-		!strings.Contains(res.Quarantined[0].Reason, "signed note") {
-		t.Fatalf("B applying A's signature of another text: %+v, %v", res, err)
+	syncAll(t, a, b, c) // fails on any quarantine
+	converged(t, a, b, c)
+	for _, n := range []*testNode{a, b, c} {
+		var got store.Note
+		var versions []store.Version
+		n.do(t, func(tx *store.Tx) error {
+			var err error
+			if got, err = tx.Note(note.ID); err != nil {
+				return err
+			}
+			versions, err = tx.History("notes", note.ID)
+			return err
+		})
+		if got.Body == "changed on B" || got.Status != store.NoteSigned {
+			t.Errorf("%s: the note is %q (%s), want A's earlier signing", n.name, got.Body, got.Status)
+		}
+		later := false
+		for _, v := range versions {
+			later = later || strings.Contains(string(v.Data), "changed on B")
+		}
+		if !later {
+			t.Errorf("%s: B's later signing is not in the note's history (%d versions)", n.name, len(versions))
+		}
 	}
-	if b.hash(t)["notes"] != before["notes"] {
-		t.Error("the refused segment changed B's notes")
+	if e, ok := b.lastAudit(t, ActApply); !ok || !strings.Contains(e.Detail, "note "+note.ID+" was signed on two workstations") {
+		t.Errorf("B's apply entry: %+v", e)
+	}
+	chainsVerify(t, a, b, c)
+	// The guard against changing a signed note is back in place on B.
+	err := b.db.Update(bg, func(tx *store.Tx) error { _, err := tx.EditDraft(note.ID, "rewrite"); return err })
+	if err == nil {
+		t.Error("a signed note was edited after the replica resolved it")
+	}
+	var guards int
+	b.db.Update(bg, func(tx *store.Tx) error {
+		return tx.AuditDB().QueryRowContext(bg, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'notes_signed_immutable'").Scan(&guards)
+	})
+	if guards != 1 {
+		t.Errorf("the signed-note trigger is not back on B (%d)", guards)
 	}
 }
 
