@@ -297,7 +297,7 @@ func (cv *chartView) showHistory(kind, id, title string, describe func(store.Ver
 			}
 			body := widget.NewLabel(text)
 			body.Wrapping = fyne.TextWrapWord
-			list.Add(widget.NewLabelWithStyle(fmt.Sprintf("%s %s %s", what, when(v.At()), where), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+			list.Add(wrappedHeading(fmt.Sprintf("%s %s %s", what, when(v.At()), where)))
 			list.Add(body)
 		}
 		cv.u.showReadOnly(title, list)

@@ -241,8 +241,8 @@ func (cv *chartView) noteHistory(t store.NoteThread) {
 		if v.Status == store.NoteSigned {
 			state = "signed " + when(v.SignedAt)
 		}
-		list.Add(widget.NewLabelWithStyle(fmt.Sprintf("Version %d · %s · written %s by %s · %s", i+1, what, when(v.CreatedAt),
-			cv.nameOf(v.AuthorID), state), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+		list.Add(wrappedHeading(fmt.Sprintf("Version %d · %s · written %s by %s · %s", i+1, what, when(v.CreatedAt),
+			cv.nameOf(v.AuthorID), state)))
 		body := widget.NewLabel(v.Body)
 		body.Wrapping = fyne.TextWrapWord
 		body.Selectable = true

@@ -3,6 +3,7 @@ package gui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
 )
 
 // setContent replaces the whole window's content. The focus goes first:
@@ -38,4 +39,13 @@ func (w fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		o.Move(fyne.NewPos(0, 0))
 		o.Resize(size)
 	}
+}
+
+// wrappedHeading is a bold heading that wraps. Inside a scroll, one line
+// that does not wrap widens the whole content past the scroll's edge, and
+// every wrapped text below is then cut off there.
+func wrappedHeading(text string) *widget.Label {
+	l := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	l.Wrapping = fyne.TextWrapWord
+	return l
 }

@@ -57,20 +57,20 @@ func (u *UI) newPatientSearch(s *app.Session, onChosen func(store.Patient)) *pat
 	ps.status = widget.NewLabel("")
 	ps.list = &resultList{}
 	ps.list.Length = func() int { return len(ps.results) }
-	ps.list.CreateItem = func() fyne.CanvasObject { // the name takes the room the rest leaves, cut short with "…"
+	ps.list.CreateItem = func() fyne.CanvasObject { // the name takes the room the columns leave, cut short with "…"
 		name := widget.NewLabel("name")
 		name.Truncation = fyne.TextTruncateEllipsis
-		return container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewLabel("born"),
-			widget.NewLabel("MRN"), widget.NewLabel("phone")), name)
+		return container.NewBorder(nil, nil, nil, container.NewHBox(resultColumn("born 0000-00-00"),
+			resultColumn("00000000"), resultColumn("555-000-0000")), name)
 	}
 	ps.list.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
 		p := ps.results[i]
 		row := o.(*fyne.Container).Objects
 		row[0].(*widget.Label).SetText(p.Name)
-		rest := row[1].(*fyne.Container).Objects
-		rest[0].(*widget.Label).SetText("born " + p.BirthDate)
-		rest[1].(*widget.Label).SetText(p.MRN)
-		rest[2].(*widget.Label).SetText(p.Phone)
+		cols := row[1].(*fyne.Container).Objects
+		for j, text := range []string{"born " + p.BirthDate, p.MRN, p.Phone} {
+			cols[j].(*fyne.Container).Objects[0].(*widget.Label).SetText(text)
+		}
 	}
 	ps.list.OnHighlighted = func(i widget.ListItemID) { ps.list.highlighted = i }
 	ps.list.back = ps.focus
@@ -236,4 +236,12 @@ func (e *keyEntry) TypedShortcut(s fyne.Shortcut) {
 		}
 	}
 	e.Entry.TypedShortcut(s)
+}
+
+// resultColumn is a result column as wide as sample: the rows' columns line up,
+// and the name beside them is never overlapped (longer text is cut "…").
+func resultColumn(sample string) fyne.CanvasObject {
+	l := widget.NewLabel("")
+	l.Truncation = fyne.TextTruncateEllipsis
+	return container.New(fixedWidth(widget.NewLabel(sample).MinSize().Width), l)
 }
