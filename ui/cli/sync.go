@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,11 +17,13 @@ import (
 // entry of syncCommands, with its usage line in syncUsage.
 
 const syncUsage = `  sync status              peers, what is applied and what waits, lag, refused segments (exit 1 if any)
+  sync retry N             send refused segment #N (from sync status) back to be applied, once its cause is fixed
 ` + syncPairUsage
 
 // syncCommands are the subcommands of `ward sync`.
 var syncCommands = map[string]func(e *env, args []string) error{
 	"status": (*env).cmdSyncStatus,
+	"retry":  (*env).cmdSyncRetry,
 	// Transport and pairing (syncpair.go).
 	"invite":      (*env).cmdSyncInvite,
 	"join":        (*env).cmdSyncJoin,
@@ -68,6 +71,25 @@ func (e *env) cmdSyncStatus(args []string) error {
 		if len(st.Quarantined) > 0 {
 			return failedError{}
 		}
+		return nil
+	})
+}
+
+// ward --user ADMIN sync retry N
+func (e *env) cmdSyncRetry(args []string) error {
+	pos, err := e.parseFlags(flag.NewFlagSet("sync retry", flag.ContinueOnError), args, 1)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(pos[0], "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return usagef("sync retry: give the number of the refused segment as sync status lists it (#N)")
+	}
+	return e.withSession(func(s *app.Session) error {
+		if err := s.RetryQuarantined(e.ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Refused segment #%d is sent back: the replica tries it again now (ward sync status shows the outcome).\n", id)
 		return nil
 	})
 }
