@@ -61,7 +61,9 @@ var demoCharts = []demoChart{
 // AddDemoDay gives the demo clinic today's work: a dozen appointments with
 // the demo clinician (some checked in, some seen) for the given patients,
 // and filled charts (allergies, medications, problems, a signed note with
-// an amendment, drafts) for the first of them. It does nothing when the
+// an amendment, drafts) for the first of them. One patient of the day
+// (DemoRestrictedVisit) has a restricted chart, named for nobody, so that
+// emergency access can be tried. It does nothing when the
 // clinician already has appointments today, and refuses a real clinic.
 func (c *Clinic) AddDemoDay(ctx context.Context, patientIDs []string) error {
 	if demo, err := c.IsDemo(ctx); err != nil {
@@ -115,8 +117,21 @@ func (c *Clinic) AddDemoDay(ctx context.Context, patientIDs []string) error {
 			return err
 		}
 	}
+	if DemoRestrictedVisit < len(patientIDs) {
+		sec, err := c.SignIn(ctx, DemoUsers[3].Username, DemoPassword)
+		if err != nil {
+			return err
+		}
+		defer sec.SignOut(ctx)
+		return sec.RestrictPatient(ctx, patientIDs[DemoRestrictedVisit], nil)
+	}
 	return nil
 }
+
+// DemoRestrictedVisit is the demo day's visit (0-based, in the waiting
+// room) whose chart is restricted: the demo clinician needs emergency
+// access to open it.
+const DemoRestrictedVisit = 3
 
 // fillDemoChart writes one demo chart as the signed-in clinician.
 func (s *Session) fillDemoChart(ctx context.Context, pid string, ch demoChart) error {

@@ -74,6 +74,11 @@ func TestAddDemoDay(t *testing.T) {
 	if amended != 1 || drafts != 1 {
 		t.Fatalf("first demo chart: %d amended, %d signed, %d draft notes", amended, signed, drafts)
 	}
+	// One visit's chart is restricted: the demo clinician is offered emergency access.
+	var de *DeniedError
+	if _, err := doc.Chart(ctx, ids[DemoRestrictedVisit]); !errors.As(err, &de) || !de.BreakGlass {
+		t.Fatalf("the demo's restricted chart: %v", err)
+	}
 
 	real, _, _ := newClinic(t)
 	if err := real.AddDemoDay(ctx, ids); !errors.Is(err, ErrNotDemo) {
