@@ -62,10 +62,10 @@ func (u *UI) accountDialog(s *app.Session, hasPIN, hasTOTP bool, done string, re
 	var restore func()
 	closeIt := func() { restore(); d.Hide() }
 	then := func(next func(*app.Session)) func() { return func() { closeIt(); next(s) } }
-	password := widget.NewButtonWithIcon("Change password…", theme.ConfirmIcon(), then(u.changePassword))
-	setPIN := widget.NewButtonWithIcon("Set PIN…", theme.ConfirmIcon(), then(u.setPIN))
+	password := widget.NewButtonWithIcon("Change password…", theme.DocumentCreateIcon(), then(u.changePassword))
+	setPIN := widget.NewButtonWithIcon("Set PIN…", theme.DocumentCreateIcon(), then(u.setPIN))
 	noPIN := widget.NewButtonWithIcon("Remove PIN…", theme.DeleteIcon(), then(u.removePIN))
-	setupTOTP := widget.NewButtonWithIcon("Set up…", theme.ConfirmIcon(), then(u.beginTOTP))
+	setupTOTP := widget.NewButtonWithIcon("Set up…", theme.ContentAddIcon(), then(u.beginTOTP))
 	disableTOTP := widget.NewButtonWithIcon("Turn off…", theme.DeleteIcon(), then(u.disableTOTP))
 	pinState := "No PIN: only your password unlocks Ward when it locks."
 	if hasPIN {

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"ward/app"
@@ -240,8 +241,10 @@ func (e *keyEntry) TypedShortcut(s fyne.Shortcut) {
 
 // resultColumn is a result column as wide as sample: the rows' columns line up,
 // and the name beside them is never overlapped (longer text is cut "…").
+// Fyne cuts text that leaves no room for the "…", so that room is added.
 func resultColumn(sample string) fyne.CanvasObject {
 	l := widget.NewLabel("")
 	l.Truncation = fyne.TextTruncateEllipsis
-	return container.New(fixedWidth(widget.NewLabel(sample).MinSize().Width), l)
+	room := fyne.MeasureText("…", theme.TextSize(), fyne.TextStyle{}).Width
+	return container.New(fixedWidth(widget.NewLabel(sample).MinSize().Width+room), l)
 }

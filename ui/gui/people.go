@@ -133,14 +133,14 @@ func (u *UI) peopleSection(s *app.Session) fyne.CanvasObject {
 	heading.SizeName = theme.SizeNameSubHeadingText
 	left := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, heading, v.add), v.message), nil, nil, nil, v.table)
 	split := container.NewHSplit(left, container.NewPadded(container.NewVScroll(v.detail)))
-	split.Offset = 0.55
+	split.Offset = 0.62 // the table's columns whole
 	v.root, v.shown = split, v.load
 	v.ExtendBaseWidget(v)
 	return v
 }
 
 // peopleColumns are the table's columns.
-var peopleColumns = []column{{"Name", 170}, {"Username", 110}, {"Roles", 190}, {"Can sign in", 220}}
+var peopleColumns = []column{{"Name", 160}, {"Username", 100}, {"Roles", 240}, {"Can sign in", 220}}
 
 func (v *peopleView) buildTable() {
 	v.table = newTextTable(peopleColumns, func() int { return len(v.accounts) }, func(row, col int) string {

@@ -399,7 +399,11 @@ func (t *tour) selectFirstRow(root func() fyne.CanvasObject) bool {
 	found := false
 	t.on(func() {
 		tourWalk(root(), func(o fyne.CanvasObject) bool {
-			if l, ok := o.(*widget.List); ok && l.Length != nil && l.Length() > 0 {
+			l, ok := o.(*widget.List)
+			if r, isResults := o.(*resultList); isResults { // the patient search's list
+				l, ok = &r.List, true
+			}
+			if ok && l.Length != nil && l.Length() > 0 {
 				l.Select(0)
 				found = true
 			}
