@@ -11,5 +11,6 @@ import (
 
 func main() {
 	cli.OpenWindow = gui.Run
+	cli.OpenKitWindow = gui.RunKit
 	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

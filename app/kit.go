@@ -48,6 +48,18 @@ func OpenEmergencyKit(ctx context.Context, dir, kitPath, code, person string, kr
 // ReadOnly tells whether the session only reads (the emergency kit).
 func (s *Session) ReadOnly() bool { return s.readOnly }
 
+// KitPerson is the name the person at the keyboard gave when opening the
+// emergency kit ("" for any other session).
+func (s *Session) KitPerson() string { return s.kitPerson }
+
+// Allowed tells whether the permission table lets the session's roles
+// perform act and, in a kit session, whether it is one of the kit's reads.
+// Screens use it to offer only what the door would not refuse (emergency
+// access is decided apart, see gate).
+func (s *Session) Allowed(act Action) bool {
+	return (!s.readOnly || kitActions[act]) && Allowed(s.user.Roles, act)
+}
+
 // detail is the audit detail of work: in a kit session it names the person
 // at the keyboard, since the chain's user is the kit.
 func (s *Session) detail(d string) string {

@@ -50,17 +50,23 @@ type UI struct {
 // New makes the window for clinic on fa. openErr, when clinic is nil, is
 // why it could not be opened: the window says so and what to do.
 func New(fa fyne.App, clinic *app.Clinic, openErr error) *UI {
-	ctx, cancel := context.WithCancel(context.Background())
-	u := &UI{fa: fa, clinic: clinic, desk: app.NewDesk(), ctx: ctx, cancel: cancel}
-	u.win = fa.NewWindow("Ward")
-	u.win.Resize(fyne.NewSize(1100, 720))
-	u.win.SetOnClosed(u.close)
+	u := newWindow(fa, clinic)
 	if clinic == nil {
 		u.showProblem(openErr)
 		return u
 	}
 	u.showSignIn("")
 	u.watchIdle()
+	return u
+}
+
+// newWindow is the empty window on clinic: New and NewKit fill it.
+func newWindow(fa fyne.App, clinic *app.Clinic) *UI {
+	ctx, cancel := context.WithCancel(context.Background())
+	u := &UI{fa: fa, clinic: clinic, desk: app.NewDesk(), ctx: ctx, cancel: cancel}
+	u.win = fa.NewWindow("Ward")
+	u.win.Resize(fyne.NewSize(1100, 720))
+	u.win.SetOnClosed(u.close)
 	return u
 }
 

@@ -64,12 +64,16 @@ func (u *UI) patientsSection(s *app.Session) fyne.CanvasObject {
 	v := &patientsView{u: u, s: s}
 	v.search = u.newPatientSearch(s, func(p store.Patient) { v.open(p, "") })
 	v.search.entry.onEsc = v.search.clear
-	v.register = widget.NewButtonWithIcon("Register new patient", theme.ContentAddIcon(), func() { v.showForm(nil) })
+	v.register = writable(s, widget.NewButtonWithIcon("Register new patient", theme.ContentAddIcon(), func() { v.showForm(nil) }))
 	v.register.Importance = widget.HighImportance
 	left := container.NewBorder(container.NewBorder(nil, nil, nil, v.register,
 		widget.NewLabelWithStyle("Find a patient", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})), nil, nil, nil, v.search.content)
 
-	v.hint = container.NewCenter(widget.NewLabel("Choose a patient to see their card, or register a new one (Ctrl+N)."))
+	hint := "Choose a patient to see their card, or register a new one (Ctrl+N)."
+	if s.ReadOnly() {
+		hint = "Choose a patient to see their card."
+	}
+	v.hint = container.NewCenter(widget.NewLabel(hint))
 	v.buildCard()
 	v.detail = container.NewStack(v.hint)
 	split := container.NewHSplit(left, container.NewPadded(v.detail))
@@ -95,11 +99,11 @@ func (v *patientsView) Show() {
 }
 
 // registerShortcut is Ctrl+N: the Patients tab comes to the front with the
-// form for a new patient, unless a dialog is open or this tab's session is
-// not the one in front.
+// form for a new patient, unless a dialog is open, this tab's session is
+// not the one in front, or it may not register (the emergency kit).
 func (v *patientsView) registerShortcut() {
 	sh := v.u.current()
-	if sh == nil || sh.s != v.s || len(v.u.win.Canvas().Overlays().List()) > 0 {
+	if sh == nil || sh.s != v.s || !v.register.Visible() || len(v.u.win.Canvas().Overlays().List()) > 0 {
 		return
 	}
 	for _, it := range sh.tabs.Items {
@@ -127,17 +131,17 @@ func (v *patientsView) buildCard() {
 	v.message.Hide()
 	v.visits = container.NewVBox()
 
-	v.edit = widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() {
+	v.edit = writable(v.s, widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() {
 		p := v.patient
 		v.showForm(&p)
-	})
-	v.book = widget.NewButtonWithIcon("Book appointment", theme.CalendarIcon(), func() {
+	}))
+	v.book = writable(v.s, widget.NewButtonWithIcon("Book appointment", theme.CalendarIcon(), func() {
 		p := v.patient
 		v.u.bookAppointment(v.s, p, time.Now(), "", func(a store.Appointment) {
 			v.open(p, "Booked: "+visitWhen(a.StartsAt)+".")
 		}, func(f *chartForm) { v.booking = f })
-	})
-	v.merge = widget.NewButtonWithIcon("Merge into…", theme.ContentCopyIcon(), func() { v.startMerge(v.patient) })
+	}))
+	v.merge = writable(v.s, widget.NewButtonWithIcon("Merge into…", theme.ContentCopyIcon(), func() { v.startMerge(v.patient) }))
 	v.openChart = widget.NewButtonWithIcon("Open chart", theme.DocumentIcon(), func() { v.u.openChart(v.patient.ID) })
 	roles := v.s.User().Roles
 	buttons := container.NewHBox(v.edit, v.book)

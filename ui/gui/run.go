@@ -20,9 +20,8 @@ import (
 // window is closed. A clinic that cannot be opened (no database, keyring
 // locked, key missing) still gets a window that says why and what to do.
 func Run(dataDir string) error {
-	if runtime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		return errors.New("Ward's window needs a desktop session, and none is reachable (DISPLAY and WAYLAND_DISPLAY are not set): " +
-			"start Ward from the desktop, or use the command line (`ward help`)")
+	if err := needDesktop(); err != nil {
+		return err
 	}
 	fa := fyneapp.NewWithID(AppID)
 	fa.SetIcon(assets.Icon)
@@ -44,18 +43,7 @@ func Run(dataDir string) error {
 	u.watchScreenLock()
 	u.startTour()
 	fa.Lifecycle().SetOnExitedForeground(u.focusLost)
-	// SIGTERM/SIGINT (logout, shutdown, kill) close the window the normal
-	// way: sessions signed out, jobs stopped, the database closed.
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
-	defer signal.Stop(stop)
-	go func() {
-		select {
-		case <-stop:
-			fyne.Do(u.win.Close)
-		case <-u.ctx.Done():
-		}
-	}()
+	defer u.closeOnSignal()()
 	u.win.ShowAndRun()
 	u.close()
 	u.joining.Wait()     // a join cut short leaves the folder empty again
@@ -64,4 +52,29 @@ func Run(dataDir string) error {
 		return u.clinic.Close()
 	}
 	return nil
+}
+
+// needDesktop says why no window can open here, or nil.
+func needDesktop() error {
+	if runtime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return errors.New("Ward's window needs a desktop session, and none is reachable (DISPLAY and WAYLAND_DISPLAY are not set): " +
+			"start Ward from the desktop, or use the command line (`ward help`)")
+	}
+	return nil
+}
+
+// closeOnSignal makes SIGTERM/SIGINT (logout, shutdown, kill) close the
+// window the normal way: sessions signed out, jobs stopped, the database
+// closed. Call the function it returns once the window has closed.
+func (u *UI) closeOnSignal() (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		select {
+		case <-ch:
+			fyne.Do(u.win.Close)
+		case <-u.ctx.Done():
+		}
+	}()
+	return func() { signal.Stop(ch) }
 }

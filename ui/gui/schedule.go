@@ -80,12 +80,12 @@ func (u *UI) scheduleSection(s *app.Session) fyne.CanvasObject {
 			v.load()
 		}
 	})
-	v.book = widget.NewButtonWithIcon("Book appointment", theme.ContentAddIcon(), v.startBooking)
+	v.book = writable(s, widget.NewButtonWithIcon("Book appointment", theme.ContentAddIcon(), v.startBooking))
 	v.book.Importance = widget.HighImportance
 	v.rows = container.NewVBox()
 
 	right := container.NewHBox(v.who, v.book)
-	if app.Allowed(s.User().Roles, app.ActDowntimeSummary) {
+	if s.Allowed(app.ActDowntimeSummary) {
 		v.print = widget.NewButtonWithIcon("Print downtime summary", theme.DocumentPrintIcon(), v.printDowntime)
 		right.Add(v.print)
 	}
@@ -118,8 +118,8 @@ func (v *scheduleView) load() {
 	v.gen++
 	gen, day, first := v.gen, v.day, v.clinicians == nil
 	who := v.clinician()
-	if first && v.s.User().HasRole(app.RoleClinician) {
-		who = v.s.User().Username // a clinician sees their own day first
+	if first && v.s.User().HasRole(app.RoleClinician) && !v.s.ReadOnly() {
+		who = v.s.User().Username // a clinician sees their own day first (the kit, everyone's)
 	}
 	var cs []store.User
 	var visits []store.ScheduledVisit
@@ -229,15 +229,15 @@ func (v *scheduleView) row(vis store.ScheduledVisit) fyne.CanvasObject {
 					})
 				})
 		})
-		buttons = append(buttons, checkIn, noShow, cancel)
+		buttons = append(buttons, writable(v.s, checkIn), writable(v.s, noShow), writable(v.s, cancel))
 	case store.AppointmentCheckedIn:
 		if v.s.User().HasRole(app.RoleClinician) {
-			buttons = append(buttons, widget.NewButtonWithIcon("Done", theme.ConfirmIcon(), func() {
+			buttons = append(buttons, writable(v.s, widget.NewButtonWithIcon("Done", theme.ConfirmIcon(), func() {
 				v.change("Done: "+vis.PatientName+".", func(ctx context.Context) error {
 					_, err := v.s.CompleteAppointment(ctx, vis.ID)
 					return err
 				})
-			}))
+			})))
 		}
 	}
 	if app.Allowed(v.s.User().Roles, app.ActChartRead) {

@@ -222,11 +222,16 @@ func (u *UI) lockNow(reason string) {
 	})
 }
 
-// showLocked is the lock screen for s (the unlock form, with "someone else").
+// showLocked is the lock screen for s (the unlock form, with "someone else"),
+// or the end of an emergency kit session.
 func (u *UI) showLocked(s *app.Session) {
 	u.mu.Lock()
 	u.shell = nil
 	u.mu.Unlock()
 	u.closeDialogs()
+	if s.ReadOnly() { // a kit session has no PIN or password to unlock it with
+		u.endKit()
+		return
+	}
 	u.showUnlock(s, "")
 }
