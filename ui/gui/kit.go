@@ -25,8 +25,6 @@ import (
 // kitTitle stands where a person's name stands in the window's title.
 const kitTitle = "Emergency kit (read-only)"
 
-// kitRed is the banner's background, the same in light and dark themes.
-var kitRed = color.NRGBA{R: 0xb0, G: 0x1c, B: 0x1c, A: 0xff}
 
 // RunKit opens the read-only window on s, a session on c opened with the
 // emergency kit, and returns when the window is closed. Either way the
@@ -65,7 +63,7 @@ func kitBanner(person string) fyne.CanvasObject {
 		". Nothing can be changed; every record you open is recorded under your name.",
 		fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	l.Wrapping = fyne.TextWrapWord
-	return container.NewStack(canvas.NewRectangle(kitRed), container.NewThemeOverride(l, whiteText{}))
+	return container.NewStack(canvas.NewRectangle(emergencyRed), container.NewThemeOverride(l, whiteText{}))
 }
 
 // whiteText is the app's theme with white text, for the banner's red.
