@@ -25,7 +25,6 @@ import (
 // kitTitle stands where a person's name stands in the window's title.
 const kitTitle = "Emergency kit (read-only)"
 
-
 // RunKit opens the read-only window on s, a session on c opened with the
 // emergency kit, and returns when the window is closed. Either way the
 // session is signed out and the clinic closed when it returns.
