@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"ward/app"
+	"ward/emergency"
 	"ward/store"
 )
 
@@ -129,12 +131,33 @@ func (t *tour) run() error {
 			t.theme("light")
 		}
 	}
+	// Emergency access: the demo day's restricted chart is refused, then
+	// opened by break-glass under the red banner.
+	if len(visits) > app.DemoRestrictedVisit {
+		opened := false
+		t.on(func() { opened = t.u.openChart(visits[app.DemoRestrictedVisit].PatientID) })
+		if opened {
+			t.shot("chart-restricted")
+			if t.press(t.tabContent, "Emergency access") {
+				t.choose(t.overlay, emergency.ReasonLabel(emergency.ReasonUnconscious))
+				t.shot("break-glass")
+				if t.press(t.overlay, "Open the chart") {
+					t.shot("chart-emergency-access")
+				}
+			}
+		}
+	}
 
 	// The security officer: audit, verify, export, people.
 	if err := t.switchTo("security"); err != nil {
 		return err
 	}
 	t.everyTab("security")
+	if t.tab(reviewTitle) && t.press(t.tabContent, "Review") {
+		t.choose(t.overlay, "Appropriate")
+		t.shot("emergency-review")
+		t.on(t.u.closeDialogs)
+	}
 	if t.tab("Audit") {
 		if t.press(t.tabContent, "Verify") {
 			time.Sleep(3 * time.Second) // verification runs with progress
@@ -277,19 +300,23 @@ func (t *tour) everyTab(who string) {
 		}
 	})
 	for _, title := range titles {
+		if i := strings.Index(title, " ("); i > 0 {
+			title = title[:i] // a count in the title is not part of the file name
+		}
 		if t.tab(title) {
 			t.shot(who + "-" + strings.ToLower(strings.ReplaceAll(title, " ", "-")))
 		}
 	}
 }
 
-// tab brings the shell's tab with this title to the front.
+// tab brings the shell's tab with this title (and perhaps a count, "Emergency
+// access (1)") to the front.
 func (t *tour) tab(title string) bool {
 	found := false
 	t.on(func() {
 		if sh := t.u.current(); sh != nil {
 			for _, it := range sh.tabs.Items {
-				if it.Text == title {
+				if it.Text == title || strings.HasPrefix(it.Text, title+" (") {
 					sh.tabs.Select(it)
 					found = true
 				}
@@ -361,6 +388,24 @@ func (t *tour) press(root func() fyne.CanvasObject, labels ...string) bool {
 	})
 	if !found {
 		log.Printf("screenshot tour: no button %q", strings.Join(labels, "/"))
+	}
+	return found
+}
+
+// choose selects option in the first radio group under root that has it.
+func (t *tour) choose(root func() fyne.CanvasObject, option string) bool {
+	found := false
+	t.on(func() {
+		tourWalk(root(), func(o fyne.CanvasObject) bool {
+			if r, ok := o.(*widget.RadioGroup); ok && slices.Contains(r.Options, option) {
+				r.SetSelected(option)
+				found = true
+			}
+			return !found
+		})
+	})
+	if !found {
+		log.Printf("screenshot tour: no choice %q", option)
 	}
 	return found
 }
