@@ -9,7 +9,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"ward/app"
@@ -239,12 +238,10 @@ func (e *keyEntry) TypedShortcut(s fyne.Shortcut) {
 	e.Entry.TypedShortcut(s)
 }
 
-// resultColumn is a result column as wide as sample: the rows' columns line up,
-// and the name beside them is never overlapped (longer text is cut "…").
-// Fyne cuts text that leaves no room for the "…", so that room is added.
+// resultColumn is a result column as wide as sample, so that the rows'
+// columns line up and the name beside them is never overlapped. Its text
+// is not cut short: fixed formats fit, and cutting (measuring the text
+// again and again) doubled the time to paint a keystroke's results.
 func resultColumn(sample string) fyne.CanvasObject {
-	l := widget.NewLabel("")
-	l.Truncation = fyne.TextTruncateEllipsis
-	room := fyne.MeasureText("…", theme.TextSize(), fyne.TextStyle{}).Width
-	return container.New(fixedWidth(widget.NewLabel(sample).MinSize().Width+room), l)
+	return container.New(fixedWidth(widget.NewLabel(sample).MinSize().Width), widget.NewLabel(""))
 }
