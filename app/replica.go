@@ -112,6 +112,7 @@ func (c *Clinic) RunReplica(ctx context.Context, l ReplicaLoop) error {
 	watch := time.NewTicker(l.Watch)
 	defer watch.Stop()
 	var mark store.CommitMark
+	files := dbFiles{path: store.DBPath(c.Dir())}
 	watchFailed := false
 	export()
 	for {
@@ -127,6 +128,9 @@ func (c *Clinic) RunReplica(ctx context.Context, l ReplicaLoop) error {
 			}
 			imported(c.ReplicaImportFrom(ctx, node))
 		case <-watch.C:
+			if !files.changed() {
+				continue // nobody committed: no database work at all (idle CPU)
+			}
 			m, work, err := c.db.WatchCommits(ctx, mark)
 			if err != nil {
 				if !watchFailed && ctx.Err() == nil {
@@ -153,6 +157,32 @@ func (c *Clinic) RunReplica(ctx context.Context, l ReplicaLoop) error {
 			}
 		}
 	}
+}
+
+// dbFiles notices a commit from the database's files alone: any commit, of
+// this process or another, changes the write-ahead log (or, after a
+// checkpoint, the database file), so an unchanged size and time means
+// there is nothing for WatchCommits to find.
+type dbFiles struct {
+	path string
+	last [2]fileStamp
+}
+
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+func (f *dbFiles) changed() bool {
+	var now [2]fileStamp
+	for i, p := range []string{f.path + "-wal", f.path} {
+		if fi, err := os.Stat(p); err == nil {
+			now[i] = fileStamp{fi.Size(), fi.ModTime()}
+		}
+	}
+	moved := now != f.last
+	f.last = now
+	return moved
 }
 
 // SyncStatus reports the replica: each peer's applied position, what waits,
