@@ -22,8 +22,12 @@ ward=$1 out=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ward-shots.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-"$ward" --data "$tmp/clinic" demo --patients 500 >/dev/null
+"$ward" --data "$tmp/clinic" demo --patients 500 >"$tmp/demo.txt"
 WARD_TOUR_OUT="$tmp/shots" "$root/scripts/xvfb-run.sh" "$ward" --data "$tmp/clinic"
+# The emergency kit's read-only window, opened with the demo's recovery code.
+code=$(grep -oE '[0-9A-Z]{5}(-[0-9A-Z]{5}){4}' "$tmp/demo.txt" | head -1)
+printf '%s\nNurse Joy Ratched\n' "$code" | WARD_TOUR_OUT="$tmp/shots" "$root/scripts/xvfb-run.sh" \
+	"$ward" --data "$tmp/clinic" emergency open --kit "$tmp/clinic/ward.kit" --password-stdin
 
 mkdir -p "$out"
 rm -f "$out"/*.png

@@ -41,6 +41,7 @@ func RunKit(c *app.Clinic, s *app.Session) error {
 	u.installActivityHooks()
 	u.watchScreenLock()
 	defer u.closeOnSignal()()
+	u.startTour()
 	u.win.ShowAndRun()
 	u.close()
 	return c.Close()

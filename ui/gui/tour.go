@@ -48,9 +48,17 @@ func init() {
 		if out == "" || u.clinic == nil {
 			return
 		}
+		kit := false
+		if sh := u.current(); sh != nil && sh.s.ReadOnly() {
+			kit = true // the emergency kit's window (RunKit): its own short tour
+		}
 		go func() {
 			t := &tour{u: u, out: out}
-			err := t.run()
+			run := t.run
+			if kit {
+				run = t.runKit
+			}
+			err := run()
 			if err != nil {
 				log.Printf("screenshot tour: %v", err)
 			}
@@ -190,6 +198,27 @@ func (t *tour) run() error {
 	t.on(func() { t.u.lockNow("user") })
 	t.shot("lock-screen-dark")
 	t.theme("")
+	return nil
+}
+
+// runKit is the tour of the emergency kit's read-only window: the first
+// patient of the day's chart under the READ-ONLY banner.
+func (t *tour) runKit() error {
+	t.theme("light")
+	time.Sleep(2 * tourSettle)
+	visits, err := t.todaysVisits()
+	if err != nil {
+		return err
+	}
+	if len(visits) == 0 {
+		return errors.New("the kit's window shows no visits today")
+	}
+	opened := false
+	t.on(func() { opened = t.u.openChart(visits[0].PatientID) })
+	if !opened {
+		return errors.New("the kit's window has no Chart tab")
+	}
+	t.shot("kit-readonly")
 	return nil
 }
 
