@@ -238,6 +238,10 @@ func (s *Session) noteGrant(g store.Grant) {
 	s.grants[g.PatientID] = g
 }
 
+// MayUseEmergencyAccess tells whether the clinic lets this person use
+// break-glass (SettingEmergencyRoles), for screens that offer it.
+func (s *Session) MayUseEmergencyAccess(ctx context.Context) bool { return s.emergencyRole(ctx) }
+
 // emergencyRole: may this person use break-glass (the clinic's setting)?
 func (s *Session) emergencyRole(ctx context.Context) bool {
 	ok := false

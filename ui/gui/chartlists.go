@@ -32,7 +32,7 @@ type listPane struct {
 
 func newListPane(s *app.Session, addLabel, allLabel, none string, add func(), rows func(all bool) []fyne.CanvasObject) *listPane {
 	p := &listPane{none: none, rowsFor: rows, rows: container.NewVBox()}
-	p.add = writable(s, widget.NewButtonWithIcon(addLabel, theme.ContentAddIcon(), add))
+	p.add = chartWritable(s, widget.NewButtonWithIcon(addLabel, theme.ContentAddIcon(), add))
 	p.all = widget.NewCheck(allLabel, func(bool) { p.refresh() })
 	p.content = container.NewBorder(container.NewHBox(p.add, p.all), nil, nil, nil, container.NewVScroll(p.rows))
 	return p
@@ -105,7 +105,7 @@ func (cv *chartView) allergiesPane() *listPane {
 		func(all bool) []fyne.CanvasObject {
 			return rowsOf(cv.chart.Allergies, all, allergyActive, func(a store.Allergy) fyne.CanvasObject {
 				return recordRow(allergyText(a), cv.allergyStatus(a), allergyActive(a),
-					writable(cv.s, widget.NewButton("Change status…", func() { cv.allergyStatusDialog(a) })),
+					chartWritable(cv.s, widget.NewButton("Change status…", func() { cv.allergyStatusDialog(a) })),
 					historyButton(cv, "allergy", a.ID, "History of the allergy to "+a.Substance,
 						func(x store.Allergy) string { return allergyText(x) + "\n" + cv.allergyStatus(x) }))
 			})
@@ -167,7 +167,7 @@ func (cv *chartView) medicationsPane() *listPane {
 					return recordRow(medicationText(m), cv.medicationStatus(m), false, history)
 				}
 				return recordRow(medicationText(m), cv.medicationStatus(m), true,
-					writable(cv.s, widget.NewButton("Stop…", func() { cv.stopMedication(m) })), history)
+					chartWritable(cv.s, widget.NewButton("Stop…", func() { cv.stopMedication(m) })), history)
 			})
 		})
 }
@@ -220,7 +220,7 @@ func (cv *chartView) problemsPane() *listPane {
 		func(all bool) []fyne.CanvasObject {
 			return rowsOf(cv.chart.Problems, all, problemActive, func(p store.Problem) fyne.CanvasObject {
 				return recordRow(problemText(p), cv.problemStatus(p), problemActive(p),
-					writable(cv.s, widget.NewButton("Change status…", func() { cv.problemStatusDialog(p) })),
+					chartWritable(cv.s, widget.NewButton("Change status…", func() { cv.problemStatusDialog(p) })),
 					historyButton(cv, "problem", p.ID, "History of "+p.Description,
 						func(x store.Problem) string { return problemText(x) + "\n" + cv.problemStatus(x) }))
 			})

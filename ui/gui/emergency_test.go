@@ -165,3 +165,55 @@ func TestEmergencyReviewQueue(t *testing.T) {
 	}
 	_ = g
 }
+
+// A role the clinic lets use emergency access without opening charts (the
+// front desk here) gets the Chart tab only for that: a chart opens by
+// break-glass, to read, with no control that writes.
+func TestFrontDeskBreakGlassReadsOnly(t *testing.T) {
+	c := testClinic(t)
+	ctx := context.Background()
+	admin, err := c.SignIn(ctx, "admin", app.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk, _ := c.SignIn(ctx, "frontdesk", app.DemoPassword)
+	p := registerPatient(t, desk, "Imre Kovacs", "1944-09-09")
+	doc, _ := c.SignIn(ctx, "clinician", app.DemoPassword)
+	if _, err := doc.AddAllergy(ctx, app.NewAllergy{PatientID: p.ID, Substance: "aspirin"}); err != nil {
+		t.Fatal(err)
+	}
+
+	u := newTestUI(t, c)
+	sh := signInAs(t, u, "frontdesk")
+	for _, it := range sh.tabs.Items {
+		if it.Text == chartTitle {
+			t.Fatal("the front desk has a Chart tab before the clinic allows it emergency access")
+		}
+	}
+	tap(u, sh.signOut)
+	if err := admin.SetSetting(ctx, app.SettingEmergencyRoles, "clinician,frontdesk"); err != nil {
+		t.Fatal(err)
+	}
+	sh = signInAs(t, u, "frontdesk")
+	cv := chartTab(t, sh)
+	u.openChart(p.ID)
+	u.settle()
+	if cv.root.Objects[0] != cv.refusedBox || !cv.breakGlass.Visible() {
+		t.Fatalf("front desk opening a chart: %q", visibleText(u))
+	}
+	tap(u, cv.breakGlass)
+	dlg := topOverlay(t, u)
+	radiosIn(dlg)[0].SetSelected(emergency.ReasonLabel(emergency.ReasonOther))
+	test.Type(entriesIn(dlg)[0], "ambulance crew asks for allergies")
+	tap(u, buttonIn(t, dlg, "Open the chart"))
+	u.settle()
+	if cv.chart.Patient.ID != p.ID || !strings.Contains(cv.allergies.Text, "aspirin") {
+		t.Fatalf("the chart under the grant: %q", visibleText(u))
+	}
+	if cv.allergyList.add.Visible() || cv.problems.add.Visible() || cv.medications.add.Visible() {
+		t.Error("the front desk is offered to write the chart")
+	}
+	if got := auditActions(t, c); !strings.Contains(got, " emergency.start success emergency access started; reason other") {
+		t.Errorf("audit: %s", got)
+	}
+}

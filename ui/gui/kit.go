@@ -107,3 +107,13 @@ func writable[T fyne.CanvasObject](s *app.Session, o T) T {
 	}
 	return o
 }
+
+// chartWritable marks a control that changes the chart: hidden as
+// writable's, and also from a person whose roles do not write charts (a
+// front-desk person the clinic lets use emergency access reads only).
+func chartWritable[T fyne.CanvasObject](s *app.Session, o T) T {
+	if !s.Allowed(app.ActEncounterWrite) {
+		o.Hide()
+	}
+	return writable(s, o)
+}

@@ -54,11 +54,17 @@ func anyAllowed(acts ...app.Action) func(*app.Session) bool {
 	}
 }
 
+// chartAllowed: the roles open charts, or the clinic lets this person use
+// emergency access (they open a chart only by break-glass, to read).
+func chartAllowed(s *app.Session) bool {
+	return s.Allowed(app.ActChartRead) || s.MayUseEmergencyAccess(context.Background())
+}
+
 // sections in the order the tabs show.
 var sections = []section{
 	{"Patients", theme.AccountIcon, anyAllowed(app.ActPatientSearch), (*UI).patientsSection},
 	{"Schedule", theme.CalendarIcon, anyAllowed(app.ActAppointmentRead), (*UI).scheduleSection},
-	{"Chart", theme.DocumentIcon, anyAllowed(app.ActChartRead), (*UI).chartSection},
+	{"Chart", theme.DocumentIcon, chartAllowed, (*UI).chartSection},
 	{"Audit", theme.VisibilityIcon, anyAllowed(app.ActAuditRead, app.ActAuditVerify), (*UI).auditSection},
 	{reviewTitle, theme.WarningIcon, anyAllowed(app.ActEmergencyList), (*UI).emergencyReviewSection},
 	{"People", theme.AccountIcon, anyAllowed(app.ActUserList), (*UI).peopleSection},
