@@ -45,8 +45,11 @@ func newTestUI(t testing.TB, c *app.Clinic) *UI {
 	u := New(fa, c, nil)
 	u.win.Resize(fyne.NewSize(1100, 720))
 	t.Cleanup(func() {
-		u.settle()
+		// Close first (its context ends the tabs' refreshes), then wait for
+		// work still running: none of this window's results may be drawn
+		// while the next test measures text (Fyne's shaper is shared).
 		u.win.Close()
+		u.settle()
 	})
 	return u
 }

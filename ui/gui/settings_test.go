@@ -96,7 +96,7 @@ func TestAdminTabsAndWorkstations(t *testing.T) {
 	for _, it := range sh.tabs.Items {
 		tabs = append(tabs, it.Text)
 	}
-	if got := strings.Join(tabs, ","); got != "Audit,People,Workstations" {
+	if got := strings.Join(tabs, ","); got != "Audit,Emergency access,People,Workstations" {
 		t.Fatalf("security officer's tabs: %s", got)
 	}
 }
