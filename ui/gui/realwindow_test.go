@@ -124,6 +124,11 @@ func needX(t testing.TB) {
 // is replaced, up to three times.
 func startXvfb(t testing.TB) string {
 	t.Helper()
+	// One server starts at a time: two Xvfb picking a display number at the
+	// same moment (-displayfd) were seen to hand a test a display that then
+	// refused its window ("PlatformUnavailable"), once in a full run.
+	xvfbStarting.Lock()
+	defer xvfbStarting.Unlock()
 	var why string
 	for range 3 {
 		display, stop, err := tryXvfb()
@@ -136,6 +141,8 @@ func startXvfb(t testing.TB) string {
 	t.Fatalf("no private X server: %s", why)
 	return ""
 }
+
+var xvfbStarting sync.Mutex
 
 // tryXvfb starts Xvfb, learns its display (-displayfd) and waits until it
 // answers there.
@@ -155,8 +162,16 @@ func tryXvfb() (display string, stop func(), err error) {
 		return "", nil, fmt.Errorf("Xvfb: %v", err)
 	}
 	stop = func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		// TERM lets Xvfb remove its lock file and socket; KILL if it hangs.
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
 	}
 	got := make(chan string, 1)
 	go func() {
