@@ -79,7 +79,7 @@ func BenchmarkGUIIdle(b *testing.B) {
 		// The title changes before the Patients tab has put the cursor in its
 		// search box (a frame or more later): a click before that would leave
 		// the box focused, its cursor blinking, and measure that instead.
-		time.Sleep(time.Second)
+		time.Sleep(3 * time.Second)
 		w.must("mousemove", "--window", w.id, "40", "18") // the clinic's name in the header:
 		w.must("click", "1")                              // a click there takes the focus from the search field
 		w.must("mousemove", "1200", "780")                // and the pointer leaves the window
