@@ -135,17 +135,14 @@ func (s *Session) ReviewGrant(ctx context.Context, grantID, disposition, note st
 }
 
 // GrantFilter chooses grants for EmergencyGrants.
-type GrantFilter struct {
-	Unreviewed bool
-	Since      time.Time
-}
+type GrantFilter = store.GrantFilter
 
 // EmergencyGrants lists grants for a security officer, newest first, with
 // who held them, for whom, and whether their review is overdue.
 func (s *Session) EmergencyGrants(ctx context.Context, f GrantFilter) ([]GrantView, error) {
 	var out []GrantView
 	err := s.Do(ctx, ActEmergencyList, "", func(tx *store.Tx, w *Work) error {
-		gs, err := tx.Grants(store.GrantFilter{Unreviewed: f.Unreviewed, Since: f.Since})
+		gs, err := tx.Grants(f)
 		if err != nil {
 			return err
 		}

@@ -1,9 +1,6 @@
 package store
 
-import (
-	"strings"
-	"time"
-)
+import "time"
 
 // Emergency access grants and their reviews (migration 009). The rules —
 // which reasons, how long, who may — are package emergency's and app's;
@@ -35,15 +32,6 @@ func (g Grant) ActiveAt(t time.Time) bool {
 	return !g.Deleted && !t.Before(g.Started) && t.Before(g.Expires) && g.Ended.IsZero()
 }
 
-// Closed is when the grant stopped opening the chart: ended early, or its
-// expiry.
-func (g Grant) Closed() time.Time {
-	if !g.Ended.IsZero() && g.Ended.Before(g.Expires) {
-		return g.Ended
-	}
-	return g.Expires
-}
-
 // GrantReview is a security officer's disposition of a grant.
 type GrantReview struct {
 	ReviewerID  string
@@ -54,10 +42,7 @@ type GrantReview struct {
 
 // GrantFilter narrows Grants; the zero filter lists every grant.
 type GrantFilter struct {
-	UserID     string
-	PatientID  string
-	Unreviewed bool
-	Since      time.Time // started at or after
+	Unreviewed bool // only grants no security officer has reviewed yet
 }
 
 const grantColumns = `g.id, g.user_id, g.patient_id, g.reason, g.reason_text, g.node, g.started_at, g.expires_at,
@@ -165,21 +150,11 @@ func (tx *Tx) ActiveGrant(userID, patientID string, t time.Time) (Grant, error) 
 
 // Grants lists grants, newest first.
 func (tx *Tx) Grants(f GrantFilter) ([]Grant, error) {
-	where, args := []string{"g.deleted = 0"}, []any{}
-	if f.UserID != "" {
-		where, args = append(where, "g.user_id = ?"), append(args, f.UserID)
-	}
-	if f.PatientID != "" {
-		where, args = append(where, "g.patient_id = ?"), append(args, f.PatientID)
-	}
+	where := "g.deleted = 0"
 	if f.Unreviewed {
-		where = append(where, "r.id IS NULL")
+		where += " AND r.id IS NULL"
 	}
-	if !f.Since.IsZero() {
-		where, args = append(where, "g.started_at >= ?"), append(args, f.Since.Unix())
-	}
-	return queryList(tx, scanGrant, "SELECT "+grantColumns+grantFrom+"WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY g.started_at DESC, g.id DESC", args...)
+	return queryList(tx, scanGrant, "SELECT "+grantColumns+grantFrom+"WHERE "+where+" ORDER BY g.started_at DESC, g.id DESC")
 }
 
 // LapsedGrants are grants made on this workstation whose time ran out at or
