@@ -112,6 +112,16 @@ func (s *Session) SignOut(ctx context.Context) error {
 // active refuses work for a locked or ended session, locking it first if
 // it has been idle too long (the machine may just have woken up).
 func (s *Session) active(ctx context.Context) error {
+	return s.open(ctx, true)
+}
+
+// stillOpen refuses work for a locked or ended session, like active, but
+// without counting as the person's activity.
+func (s *Session) stillOpen(ctx context.Context) error {
+	return s.open(ctx, false)
+}
+
+func (s *Session) open(ctx context.Context, activity bool) error {
 	if s.CheckIdle(ctx) {
 		return ErrLocked
 	}
@@ -120,6 +130,8 @@ func (s *Session) active(ctx context.Context) error {
 	if s.ended {
 		return ErrSignedOut
 	}
-	s.lastActivity = s.clinic.now() // asking for work is activity
+	if activity {
+		s.lastActivity = s.clinic.now() // asking for work is activity
+	}
 	return nil
 }
