@@ -11,8 +11,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -72,22 +70,21 @@ const (
 // auditSection builds the Audit tab for s.
 func (u *UI) auditSection(s *app.Session) fyne.CanvasObject {
 	v := &auditView{tabView: tabView{u: u, s: s}, names: map[string]string{}, persons: map[string]string{}}
-	roles := s.User().Roles
 	v.result = widget.NewLabel("")
 	v.result.Wrapping = fyne.TextWrapWord
 	v.result.Selectable = true
 	v.result.Hide()
 
 	var tools []fyne.CanvasObject
-	if app.Allowed(roles, app.ActAuditVerify) {
+	if s.Allowed(app.ActAuditVerify) {
 		v.verify = widget.NewButtonWithIcon("Verify chain", theme.ConfirmIcon(), v.verifyChain)
 		tools = append(tools, v.verify)
 	}
-	if app.Allowed(roles, app.ActAuditExport) {
+	if s.Allowed(app.ActAuditExport) {
 		v.export = widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), v.showExport)
 		tools = append(tools, v.export)
 	}
-	if app.Allowed(roles, app.ActComplianceReport) {
+	if s.Allowed(app.ActComplianceReport) {
 		v.evidence = widget.NewButtonWithIcon("164.312 evidence report…", theme.DocumentIcon(), v.saveComplianceReport)
 		tools = append(tools, v.evidence)
 	}
@@ -95,7 +92,7 @@ func (u *UI) auditSection(s *app.Session) fyne.CanvasObject {
 	heading.SizeName = theme.SizeNameSubHeadingText
 	bar := container.NewBorder(nil, nil, heading, container.NewHBox(tools...))
 
-	if !app.Allowed(roles, app.ActAuditRead) {
+	if !s.Allowed(app.ActAuditRead) {
 		note := widget.NewLabel("Verifying the chain checks that no entry was changed, removed or added outside Ward. " +
 			"Reading the log itself is the security officer's.")
 		note.Wrapping = fyne.TextWrapWord
@@ -531,19 +528,10 @@ func (v *auditView) showExport() {
 	}
 	var chosen string // a file the file browser created (empty) for us
 	browse := widget.NewButtonWithIcon("Choose in a file browser…", theme.FolderOpenIcon(), func() {
-		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-			if err != nil || w == nil {
-				return
-			}
-			w.Close()
-			chosen = w.URI().Path()
-			file.SetText(chosen)
-		}, v.u.win)
-		d.SetFileName(filepath.Base(file.Text))
-		if dir, err := storage.ListerForURI(storage.NewFileURI(filepath.Dir(file.Text))); err == nil {
-			d.SetLocation(dir)
-		}
-		d.Show()
+		v.u.askSavePath(filepath.Base(file.Text), filepath.Dir(file.Text), func(path string) {
+			chosen = path
+			file.SetText(path)
+		}, nil)
 	})
 	scope := widget.NewLabel(v.exportScope())
 	scope.Wrapping = fyne.TextWrapWord

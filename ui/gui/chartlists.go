@@ -30,9 +30,9 @@ type listPane struct {
 	content fyne.CanvasObject
 }
 
-func newListPane(s *app.Session, addLabel, allLabel, none string, add func(), rows func(all bool) []fyne.CanvasObject) *listPane {
+func newListPane(s *app.Session, act app.Action, addLabel, allLabel, none string, add func(), rows func(all bool) []fyne.CanvasObject) *listPane {
 	p := &listPane{none: none, rowsFor: rows, rows: container.NewVBox()}
-	p.add = chartWritable(s, widget.NewButtonWithIcon(addLabel, theme.ContentAddIcon(), add))
+	p.add = writable(s, act, widget.NewButtonWithIcon(addLabel, theme.ContentAddIcon(), add))
 	p.all = widget.NewCheck(allLabel, func(bool) { p.refresh() })
 	p.content = container.NewBorder(container.NewHBox(p.add, p.all), nil, nil, nil, container.NewVScroll(p.rows))
 	return p
@@ -101,11 +101,11 @@ func (cv *chartView) allergyStatus(a store.Allergy) string {
 func allergyActive(a store.Allergy) bool { return a.Status == store.AllergyActive }
 
 func (cv *chartView) allergiesPane() *listPane {
-	return newListPane(cv.s, "Add allergy…", "Show inactive and resolved", "No allergies recorded.", cv.addAllergy,
+	return newListPane(cv.s, app.ActAllergyWrite, "Add allergy…", "Show inactive and resolved", "No allergies recorded.", cv.addAllergy,
 		func(all bool) []fyne.CanvasObject {
 			return rowsOf(cv.chart.Allergies, all, allergyActive, func(a store.Allergy) fyne.CanvasObject {
 				return recordRow(allergyText(a), cv.allergyStatus(a), allergyActive(a),
-					chartWritable(cv.s, widget.NewButton("Change status…", func() { cv.allergyStatusDialog(a) })),
+					writable(cv.s, app.ActAllergyWrite, widget.NewButton("Change status…", func() { cv.allergyStatusDialog(a) })),
 					historyButton(cv, "allergy", a.ID, "History of the allergy to "+a.Substance,
 						func(x store.Allergy) string { return allergyText(x) + "\n" + cv.allergyStatus(x) }))
 			})
@@ -158,7 +158,7 @@ func (cv *chartView) medicationStatus(m store.Medication) string {
 func medicationActive(m store.Medication) bool { return m.Status == store.MedicationActive }
 
 func (cv *chartView) medicationsPane() *listPane {
-	return newListPane(cv.s, "Add medication…", "Show stopped", "No medications recorded.", cv.addMedication,
+	return newListPane(cv.s, app.ActMedicationWrite, "Add medication…", "Show stopped", "No medications recorded.", cv.addMedication,
 		func(all bool) []fyne.CanvasObject {
 			return rowsOf(cv.chart.Medications, all, medicationActive, func(m store.Medication) fyne.CanvasObject {
 				history := historyButton(cv, "medication", m.ID, "History of "+m.Name,
@@ -167,7 +167,7 @@ func (cv *chartView) medicationsPane() *listPane {
 					return recordRow(medicationText(m), cv.medicationStatus(m), false, history)
 				}
 				return recordRow(medicationText(m), cv.medicationStatus(m), true,
-					chartWritable(cv.s, widget.NewButton("Stop…", func() { cv.stopMedication(m) })), history)
+					writable(cv.s, app.ActMedicationWrite, widget.NewButton("Stop…", func() { cv.stopMedication(m) })), history)
 			})
 		})
 }
@@ -216,11 +216,11 @@ func (cv *chartView) problemStatus(p store.Problem) string {
 func problemActive(p store.Problem) bool { return p.Status == store.ProblemActive }
 
 func (cv *chartView) problemsPane() *listPane {
-	return newListPane(cv.s, "Add problem…", "Show inactive and resolved", "No problems recorded.", cv.addProblem,
+	return newListPane(cv.s, app.ActProblemWrite, "Add problem…", "Show inactive and resolved", "No problems recorded.", cv.addProblem,
 		func(all bool) []fyne.CanvasObject {
 			return rowsOf(cv.chart.Problems, all, problemActive, func(p store.Problem) fyne.CanvasObject {
 				return recordRow(problemText(p), cv.problemStatus(p), problemActive(p),
-					chartWritable(cv.s, widget.NewButton("Change status…", func() { cv.problemStatusDialog(p) })),
+					writable(cv.s, app.ActProblemWrite, widget.NewButton("Change status…", func() { cv.problemStatusDialog(p) })),
 					historyButton(cv, "problem", p.ID, "History of "+p.Description,
 						func(x store.Problem) string { return problemText(x) + "\n" + cv.problemStatus(x) }))
 			})

@@ -32,8 +32,8 @@ type notesPane struct {
 
 func (cv *chartView) newNotesPane() *notesPane {
 	p := &notesPane{cv: cv, rows: container.NewVBox()}
-	open := chartWritable(cv.s, widget.NewButtonWithIcon("Open encounter…", theme.ContentAddIcon(), cv.openEncounter))
-	write := chartWritable(cv.s, widget.NewButtonWithIcon("Write note in a new visit…", theme.DocumentCreateIcon(), func() { cv.writeNote("") }))
+	open := writable(cv.s, app.ActEncounterWrite, widget.NewButtonWithIcon("Open encounter…", theme.ContentAddIcon(), cv.openEncounter))
+	write := writable(cv.s, app.ActNoteWrite, widget.NewButtonWithIcon("Write note in a new visit…", theme.DocumentCreateIcon(), func() { cv.writeNote("") }))
 	p.content = container.NewBorder(container.NewHBox(open, write), nil, nil, nil, container.NewVScroll(p.rows))
 	return p
 }
@@ -72,8 +72,8 @@ func (cv *chartView) encounterView(e app.ChartEncounter) fyne.CanvasObject {
 	if e.Status == store.EncounterOpen {
 		id := e.ID
 		buttons = append(buttons,
-			chartWritable(cv.s, widget.NewButtonWithIcon("Write note…", theme.DocumentCreateIcon(), func() { cv.writeNote(id) })),
-			chartWritable(cv.s, widget.NewButton("Close encounter…", func() { cv.closeEncounter(id) })))
+			writable(cv.s, app.ActNoteWrite, widget.NewButtonWithIcon("Write note…", theme.DocumentCreateIcon(), func() { cv.writeNote(id) })),
+			writable(cv.s, app.ActEncounterWrite, widget.NewButton("Close encounter…", func() { cv.closeEncounter(id) })))
 	}
 	parts := []fyne.CanvasObject{recordRow(fmt.Sprintf("%s · %s", capital(e.Kind), when(e.StartedAt)),
 		fmt.Sprintf("with %s · %s", cv.nameOf(e.ClinicianID), e.Status), true, buttons...)}
@@ -101,7 +101,7 @@ func (cv *chartView) threadView(t store.NoteThread) fyne.CanvasObject {
 	history := widget.NewButtonWithIcon(fmt.Sprintf("History (%d)", len(t.Versions)), theme.HistoryIcon(), func() { cv.noteHistory(t) })
 	buttons := []fyne.CanvasObject{history}
 	if newest.Status == store.NoteSigned { // an amendment in draft is edited, not started again
-		buttons = append([]fyne.CanvasObject{chartWritable(cv.s, widget.NewButton("Amend…", func() { cv.amendNote(cur) }))}, buttons...)
+		buttons = append([]fyne.CanvasObject{writable(cv.s, app.ActNoteAmend, widget.NewButton("Amend…", func() { cv.amendNote(cur) }))}, buttons...)
 	}
 	parts := []fyne.CanvasObject{noteBlock(head, cur.Body, buttons...)}
 	if newest.Status == store.NoteDraft {

@@ -9,10 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
-
 	"ward/emergency"
 )
 
@@ -23,20 +19,7 @@ import (
 
 // saveComplianceReport asks where the report goes, then makes it.
 func (v *auditView) saveComplianceReport() {
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		w.Close()
-		v.runComplianceReport(w.URI().Path())
-	}, v.u.win)
-	d.SetFileName("ward-evidence-164312-" + time.Now().Format("20060102") + ".html")
-	if home, err := os.UserHomeDir(); err == nil {
-		if dir, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
-			d.SetLocation(dir)
-		}
-	}
-	d.Show()
+	v.u.askSavePath("ward-evidence-164312-"+time.Now().Format("20060102")+".html", "", v.runComplianceReport, nil)
 }
 
 // runComplianceReport makes the report and saves it for chosen, the file

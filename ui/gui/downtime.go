@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
-
 	"ward/app"
 )
 
@@ -16,20 +13,8 @@ import (
 
 // printDowntime asks where to save the summary of the day showing.
 func (v *scheduleView) printDowntime() {
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			v.say(sentence(err), true)
-			return
-		}
-		if w == nil {
-			return // cancelled
-		}
-		path := w.URI().Path()
-		w.Close() // the file is written again below, private (0600)
-		v.saveDowntime(path)
-	}, v.u.win)
-	d.SetFileName("downtime-" + v.day.Format("2006-01-02") + ".pdf")
-	d.Show()
+	v.u.askSavePath("downtime-"+v.day.Format("2006-01-02")+".pdf", "", v.saveDowntime,
+		func(err error) { v.say(sentence(err), true) })
 }
 
 // saveDowntime writes the summary of the day showing to path.

@@ -45,8 +45,7 @@ func (u *UI) showJobProblem(sh *shell) {
 	u.mu.Lock()
 	e := u.jobProblem
 	u.mu.Unlock()
-	roles := sh.s.User().Roles
-	if e.Job == "" || !(app.Allowed(roles, app.ActSettingsEdit) || app.Allowed(roles, app.ActAuditRead)) {
+	if e.Job == "" || !(sh.s.Allowed(app.ActSettingsEdit) || sh.s.Allowed(app.ActAuditRead)) {
 		sh.background.Hide()
 		return
 	}

@@ -98,22 +98,13 @@ func (u *UI) endKit() {
 	u.win.Close()
 }
 
-// writable marks a control that changes records: a read-only session
-// (the emergency kit) does not see it, so it is never offered what the
-// door would refuse. It returns o, to wrap the control where it is made.
-func writable[T fyne.CanvasObject](s *app.Session, o T) T {
-	if s.ReadOnly() {
+// writable marks a control that does act: a session the door would refuse
+// it — the emergency kit, which only reads, or a front-desk person reading a
+// chart under emergency access — does not see it. It returns o, to wrap
+// the control where it is made.
+func writable[T fyne.CanvasObject](s *app.Session, act app.Action, o T) T {
+	if !s.Allowed(act) {
 		o.Hide()
 	}
 	return o
-}
-
-// chartWritable marks a control that changes the chart: hidden as
-// writable's, and also from a person whose roles do not write charts (a
-// front-desk person the clinic lets use emergency access reads only).
-func chartWritable[T fyne.CanvasObject](s *app.Session, o T) T {
-	if !s.Allowed(app.ActEncounterWrite) {
-		o.Hide()
-	}
-	return writable(s, o)
 }

@@ -120,7 +120,7 @@ func (u *UI) peopleSection(s *app.Session) fyne.CanvasObject {
 	v.message.Hide()
 	v.add = widget.NewButtonWithIcon("Add person", theme.ContentAddIcon(), v.showAddForm)
 	v.add.Importance = widget.HighImportance
-	if !app.Allowed(s.User().Roles, app.ActUserCreate) {
+	if !s.Allowed(app.ActUserCreate) {
 		v.add.Hide()
 	}
 	v.buildTable()
@@ -236,7 +236,6 @@ func accountState(a app.Account, now time.Time) string {
 }
 
 func (v *peopleView) buildCard() {
-	roles := v.s.User().Roles
 	v.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.name.SizeName = theme.SizeNameSubHeadingText
 	v.facts = widget.NewLabel("")
@@ -263,11 +262,11 @@ func (v *peopleView) buildCard() {
 	v.enable = widget.NewButtonWithIcon("Enable account", theme.ConfirmIcon(), v.enableAccount)
 
 	box := container.NewVBox(v.name, v.facts, v.status, widget.NewSeparator())
-	if app.Allowed(roles, app.ActUserRoles) {
+	if v.s.Allowed(app.ActUserRoles) {
 		box.Add(fieldBox(v.roles))
 		box.Add(container.NewHBox(v.saveRoles))
 	}
-	if app.Allowed(roles, app.ActPasswordReset) {
+	if v.s.Allowed(app.ActPasswordReset) {
 		box.Add(fieldBox(v.password))
 		box.Add(container.NewHBox(v.resetPassword))
 	}
@@ -360,7 +359,7 @@ func (v *peopleView) choose(username string) {
 	v.status.SetText("Can sign in on this workstation: " + accountState(a, time.Now()) + ".")
 	v.roles.input.(*widget.CheckGroup).SetSelected(roleNames(a.Roles))
 	mine := a.ID == v.s.User().ID
-	allowed := func(act app.Action) bool { return app.Allowed(v.s.User().Roles, act) }
+	allowed := v.s.Allowed
 	showIf(v.unlock, allowed(app.ActUserUnlock) && (a.Locked || a.Paused(time.Now()) || a.PINLocked || a.Failures > 0))
 	showIf(v.resetTOTP, allowed(app.ActPasswordReset) && a.SecondFactor)
 	showIf(v.disable, allowed(app.ActUserDisable) && !a.Disabled && !mine)

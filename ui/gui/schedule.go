@@ -80,7 +80,7 @@ func (u *UI) scheduleSection(s *app.Session) fyne.CanvasObject {
 			v.load()
 		}
 	})
-	v.book = writable(s, widget.NewButtonWithIcon("Book appointment", theme.ContentAddIcon(), v.startBooking))
+	v.book = writable(s, app.ActAppointmentWrite, widget.NewButtonWithIcon("Book appointment", theme.ContentAddIcon(), v.startBooking))
 	v.book.Importance = widget.HighImportance
 	v.rows = container.NewVBox()
 
@@ -229,10 +229,10 @@ func (v *scheduleView) row(vis store.ScheduledVisit) fyne.CanvasObject {
 					})
 				})
 		})
-		buttons = append(buttons, writable(v.s, checkIn), writable(v.s, noShow), writable(v.s, cancel))
+		buttons = append(buttons, writable(v.s, app.ActAppointmentWrite, checkIn), writable(v.s, app.ActAppointmentWrite, noShow), writable(v.s, app.ActAppointmentWrite, cancel))
 	case store.AppointmentCheckedIn:
 		if v.s.User().HasRole(app.RoleClinician) {
-			buttons = append(buttons, writable(v.s, widget.NewButtonWithIcon("Done", theme.ConfirmIcon(), func() {
+			buttons = append(buttons, writable(v.s, app.ActAppointmentWrite, widget.NewButtonWithIcon("Done", theme.ConfirmIcon(), func() {
 				v.change("Done: "+vis.PatientName+".", func(ctx context.Context) error {
 					_, err := v.s.CompleteAppointment(ctx, vis.ID)
 					return err
@@ -240,7 +240,7 @@ func (v *scheduleView) row(vis store.ScheduledVisit) fyne.CanvasObject {
 			})))
 		}
 	}
-	if app.Allowed(v.s.User().Roles, app.ActChartRead) {
+	if v.s.Allowed(app.ActChartRead) {
 		buttons = append(buttons, widget.NewButtonWithIcon("Open chart", theme.DocumentIcon(), func() { v.u.openChart(vis.PatientID) }))
 	}
 	return recordRow(at+"  ·  "+who, withDetails(vis.ClinicianName+"  ·  "+statusNames[vis.Status],

@@ -51,7 +51,7 @@ type workstationsView struct {
 
 // workstationsSection builds the Workstations tab for s.
 func (u *UI) workstationsSection(s *app.Session) fyne.CanvasObject {
-	v := &workstationsView{tabView: tabView{u: u, s: s}, admin: app.Allowed(s.User().Roles, app.ActSyncInvite)}
+	v := &workstationsView{tabView: tabView{u: u, s: s}, admin: s.Allowed(app.ActSyncInvite)}
 	heading := widget.NewLabelWithStyle("Workstations", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	heading.SizeName = theme.SizeNameSubHeadingText
 	v.invite = widget.NewButtonWithIcon("Invite a workstation", theme.ContentAddIcon(), v.inviteWorkstation)
