@@ -381,21 +381,7 @@ func TestChartOthersDraft(t *testing.T) {
 func TestChartRestrictedAndFrontDesk(t *testing.T) {
 	c := testClinic(t)
 	addClinician(t, c, "drsmith", "Dr. Ann Smith")
-	ctx := context.Background()
-	sec, err := c.SignIn(ctx, "security", app.DemoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desk, err := c.SignIn(ctx, "frontdesk", app.DemoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := registerPatient(t, desk, "Nadia Petrov", "2001-06-09")
-	desk.SignOut(ctx)
-	if err := sec.RestrictPatient(ctx, p.ID, []string{"drsmith"}); err != nil {
-		t.Fatal(err)
-	}
-	sec.SignOut(ctx)
+	p := restrictedPatient(t, c, "Nadia Petrov", "2001-06-09", "drsmith")
 
 	u := newTestUI(t, c)
 	sh := signInAs(t, u, "clinician")
@@ -426,6 +412,28 @@ func TestChartRestrictedAndFrontDesk(t *testing.T) {
 	if u.openChart(p.ID) {
 		t.Error("openChart opened a chart for the front desk")
 	}
+}
+
+// restrictedPatient registers a patient at the front desk and has the
+// security officer restrict the chart to the clinicians named (setup).
+func restrictedPatient(t *testing.T, c *app.Clinic, name, born string, clinicians ...string) store.Patient {
+	t.Helper()
+	ctx := context.Background()
+	desk, err := c.SignIn(ctx, "frontdesk", app.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer desk.SignOut(ctx)
+	p := registerPatient(t, desk, name, born)
+	sec, err := c.SignIn(ctx, "security", app.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sec.SignOut(ctx)
+	if err := sec.RestrictPatient(ctx, p.ID, clinicians); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // registerPatient adds a patient through s (setup, not under test).
