@@ -22,10 +22,13 @@ ward=$1 out=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ward-shots.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-"$ward" --data "$tmp/clinic" demo --patients 500 >"$tmp/demo.txt"
+# The recovery code stays in this shell's memory (never a file), for the
+# emergency kit's window below.
+demo_out=$("$ward" --data "$tmp/clinic" demo --patients 500)
+code=$(grep -oE '[0-9A-Z]{5}(-[0-9A-Z]{5}){4}' <<<"$demo_out" | head -1)
+unset demo_out
 WARD_TOUR_OUT="$tmp/shots" "$root/scripts/xvfb-run.sh" "$ward" --data "$tmp/clinic"
 # The emergency kit's read-only window, opened with the demo's recovery code.
-code=$(grep -oE '[0-9A-Z]{5}(-[0-9A-Z]{5}){4}' "$tmp/demo.txt" | head -1)
 printf '%s\nNurse Joy Ratched\n' "$code" | WARD_TOUR_OUT="$tmp/shots" "$root/scripts/xvfb-run.sh" \
 	"$ward" --data "$tmp/clinic" emergency open --kit "$tmp/clinic/ward.kit" --password-stdin
 
